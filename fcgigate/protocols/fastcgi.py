@@ -1,0 +1,461 @@
+"""A sans-I/O FastCGI 1.0 responder connection.
+
+Rule 1: this file knows bytes and events, nothing else. It never touches a
+socket, a clock, a thread or the logging configuration, and it never imports
+``fcgigate.config``: its limits arrive as a frozen :class:`Limits` value.
+
+Rule 2: every per-request transition lives in ``TRANSITIONS`` below. A record
+that the table does not allow in a request's state is the peer's error, and it
+is raised as :class:`RemoteProtocolError` naming the state and the record.
+
+How it is used (the glue in ``serve/fastcgi.py`` does exactly this)::
+
+    conn = FastCGIConnection(limits)
+    events = conn.feed(data)          # b"" means EOF; returns request events
+    transport.write(conn.data_to_send())   # our own answers (GET_VALUES_RESULT...)
+    transport.write(conn.send(ResponseStart(...)))   # response events -> bytes
+
+What the connection answers by itself, without the app: FCGI_GET_VALUES (with
+true values of FCGI_MAX_CONNS, FCGI_MAX_REQS and FCGI_MPXS_CONNS, only the names
+asked for), an unknown record type (FCGI_UNKNOWN_TYPE), an unknown role
+(FCGI_UNKNOWN_ROLE), a request past the multiplexing cap (FCGI_OVERLOADED), and
+an FCGI_ABORT_REQUEST for a request that has not been dispatched yet.
+
+Records for request ids that are not active are ignored (spec 3.3): that is
+also how STDIN the app never read is drained once its request has ended, so
+the framing of a kept connection stays in sync.
+
+Output records carry at most 65528 content bytes (65535 rounded down to a
+multiple of 8, as php-fpm does), so that no padding is needed except after the
+last piece of a write; that piece is padded to 8.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+from fcgigate.protocols.errors import LocalProtocolError, RemoteProtocolError
+from fcgigate.protocols.events import (
+    BodyData,
+    BodyEnd,
+    ErrorData,
+    RequestAborted,
+    RequestEvent,
+    RequestStarted,
+    ResponseData,
+    ResponseEnd,
+    ResponseEvent,
+    ResponseStart,
+)
+
+# -- Wire constants, named as in the FastCGI 1.0 specification -------------------
+
+FCGI_VERSION_1 = 1
+FCGI_NULL_REQUEST_ID = 0
+FCGI_KEEP_CONN = 1
+FCGI_HEADER_LEN = 8
+FCGI_MAX_CONTENT = 65535
+
+
+class RecordType(IntEnum):
+    BEGIN_REQUEST = 1
+    ABORT_REQUEST = 2
+    END_REQUEST = 3
+    PARAMS = 4
+    STDIN = 5
+    STDOUT = 6
+    STDERR = 7
+    DATA = 8
+    GET_VALUES = 9
+    GET_VALUES_RESULT = 10
+    UNKNOWN_TYPE = 11
+
+
+class Role(IntEnum):
+    RESPONDER = 1
+    AUTHORIZER = 2
+    FILTER = 3
+
+
+class ProtocolStatus(IntEnum):
+    REQUEST_COMPLETE = 0
+    CANT_MPX_CONN = 1
+    OVERLOADED = 2
+    UNKNOWN_ROLE = 3
+
+
+HEADER = struct.Struct("!BBHHBx")  # version, type, requestId, contentLength, paddingLength, reserved
+BEGIN_REQUEST_BODY = struct.Struct("!HB5x")  # role, flags, reserved[5]
+END_REQUEST_BODY = struct.Struct("!IB3x")  # appStatus, protocolStatus, reserved[3]
+UNKNOWN_TYPE_BODY = struct.Struct("!B7x")  # type, reserved[7]
+_LEN4 = struct.Struct("!I")
+
+# The largest output record content that needs no padding: 65535 & ~7.
+OUTPUT_CHUNK = FCGI_MAX_CONTENT & ~7
+_PADDING = bytes(8)
+_KNOWN_TYPES = frozenset(RecordType)
+
+# Roles we serve. FILTER needs a second input stream (FCGI_DATA) that WSGI has
+# no place for; no web server we know of sends it, so it is answered as unknown
+# rather than half-served.
+SERVED_ROLES = {Role.RESPONDER: "RESPONDER", Role.AUTHORIZER: "AUTHORIZER"}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds for one connection, given by value (never the Config).
+
+    ``max_conns`` and ``max_reqs`` are only reported to FCGI_GET_VALUES; they
+    must be the values the glue really enforces.
+    """
+
+    max_params_size: int = 256 * 1024
+    max_params: int = 1000
+    max_concurrent_requests: int = 64
+    max_requests_per_connection: int = 0  # 0: unlimited
+    max_conns: int = 1024
+    max_reqs: int = 64
+
+
+# -- Per-request state machine ----------------------------------------------------
+
+AWAIT_PARAMS = "AWAIT_PARAMS"  # BEGIN_REQUEST seen, PARAMS stream still open
+AWAIT_STDIN = "AWAIT_STDIN"  # dispatched; body streaming in
+INPUT_DONE = "INPUT_DONE"  # empty STDIN seen (or no body for this role)
+
+# (state, record type) -> handler name. Anything missing is a protocol error.
+TRANSITIONS: dict[tuple[str, RecordType], str] = {
+    (AWAIT_PARAMS, RecordType.PARAMS): "_on_params",
+    (AWAIT_PARAMS, RecordType.ABORT_REQUEST): "_on_abort",
+    (AWAIT_STDIN, RecordType.STDIN): "_on_stdin",
+    (AWAIT_STDIN, RecordType.ABORT_REQUEST): "_on_abort",
+    (INPUT_DONE, RecordType.ABORT_REQUEST): "_on_abort",
+    # A STDIN record after the end of input can only be a confused peer or an
+    # AUTHORIZER's stray empty stream; it cannot desynchronise the framing, so
+    # it is dropped rather than fatal.
+    (INPUT_DONE, RecordType.STDIN): "_on_ignored",
+    # DATA belongs to FILTER, which we do not serve; other roles never get it.
+    (AWAIT_STDIN, RecordType.DATA): "_on_ignored",
+    (INPUT_DONE, RecordType.DATA): "_on_ignored",
+}
+
+
+class _Request:
+    __slots__ = ("request_id", "state", "keep_conn", "role", "params", "response_started", "aborted")
+
+    def __init__(self, request_id: int, keep_conn: bool, role: str) -> None:
+        self.request_id = request_id
+        self.state = AWAIT_PARAMS
+        self.keep_conn = keep_conn
+        self.role = role
+        self.params = bytearray()
+        self.response_started = False
+        self.aborted = False
+
+
+def _record(rtype: int, request_id: int, content: bytes = b"") -> bytes:
+    """One record of at most FCGI_MAX_CONTENT bytes, padded to 8."""
+    pad = -len(content) & 7
+    return HEADER.pack(FCGI_VERSION_1, rtype, request_id, len(content), pad) + content + _PADDING[:pad]
+
+
+def _stream(rtype: int, request_id: int, data: bytes) -> bytes:
+    """``data`` as a stream of records (never the empty end-of-stream record)."""
+    n = len(data)
+    if n <= OUTPUT_CHUNK:
+        pad = -n & 7
+        return b"".join((HEADER.pack(FCGI_VERSION_1, rtype, request_id, n, pad), data, _PADDING[:pad]))
+    view = memoryview(data)
+    parts: list[bytes | memoryview] = []
+    for start in range(0, n, OUTPUT_CHUNK):
+        chunk = view[start : start + OUTPUT_CHUNK]
+        pad = -len(chunk) & 7
+        parts.append(HEADER.pack(FCGI_VERSION_1, rtype, request_id, len(chunk), pad))
+        parts.append(chunk)
+        if pad:
+            parts.append(_PADDING[:pad])
+    return b"".join(parts)
+
+
+def _end_of_response(request_id: int, app_status: int) -> bytes:
+    """The empty STDOUT record that ends the stream, then END_REQUEST."""
+    return HEADER.pack(FCGI_VERSION_1, RecordType.STDOUT, request_id, 0, 0) + _record(
+        RecordType.END_REQUEST, request_id, END_REQUEST_BODY.pack(app_status, ProtocolStatus.REQUEST_COMPLETE)
+    )
+
+
+def encode_pairs(pairs: list[tuple[bytes, bytes]]) -> bytes:
+    """Name-value pairs in FastCGI's 1- or 4-byte length encoding."""
+    out = bytearray()
+    for name, value in pairs:
+        for length in (len(name), len(value)):
+            if length < 128:
+                out.append(length)
+            else:
+                out += _LEN4.pack(length | 0x80000000)
+        out += name
+        out += value
+    return bytes(out)
+
+
+def decode_pairs(data: bytes | bytearray, max_pairs: int) -> list[tuple[bytes, bytes]]:
+    """Parse a complete name-value pair stream.
+
+    Raises RemoteProtocolError if a length runs past the end of the stream or
+    there are more than ``max_pairs`` pairs.
+    """
+    pairs = []
+    pos, end = 0, len(data)
+    view = memoryview(data)
+    while pos < end:
+        lengths = []
+        for _ in range(2):
+            if pos >= end:
+                raise RemoteProtocolError("truncated name-value pair in PARAMS")
+            first = data[pos]
+            if first < 128:
+                lengths.append(first)
+                pos += 1
+            else:
+                if pos + 4 > end:
+                    raise RemoteProtocolError("truncated 4-byte length in PARAMS")
+                lengths.append(_LEN4.unpack_from(data, pos)[0] & 0x7FFFFFFF)
+                pos += 4
+        name_len, value_len = lengths
+        if pos + name_len + value_len > end:
+            raise RemoteProtocolError(
+                f"name-value pair lengths ({name_len}+{value_len}) run past the end of PARAMS"
+            )
+        if len(pairs) >= max_pairs:
+            raise RemoteProtocolError(f"more than {max_pairs} PARAMS pairs (fastcgi_max_params)")
+        name = bytes(view[pos : pos + name_len])
+        pos += name_len
+        pairs.append((name, bytes(view[pos : pos + value_len])))
+        pos += value_len
+    return pairs
+
+
+class FastCGIConnection:
+    """One FastCGI connection, seen from the responder (application) side."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._buffer = bytearray()
+        self._out = bytearray()
+        self._requests: dict[int, _Request] = {}
+        self._requests_begun = 0
+        # Set once a request without FCGI_KEEP_CONN was seen, or the
+        # per-connection request limit was reached: the glue closes the
+        # connection as soon as no request is active.
+        self.close_when_idle = False
+        self.eof = False
+
+    # -- input ---------------------------------------------------------------------
+
+    @property
+    def active_requests(self) -> int:
+        return len(self._requests)
+
+    def feed(self, data: bytes) -> list[RequestEvent]:
+        """Take bytes from the peer and return the request events they complete.
+
+        ``b""`` means EOF: the peer closed its side. Every active request is
+        then returned as :class:`RequestAborted` (a web server that closes the
+        connection abandons all its requests; nginx does this on a client
+        abort). Raises :class:`RemoteProtocolError` on bytes that break the
+        protocol or a limit: the connection must then be closed.
+        """
+        if not data:
+            self.eof = True
+            events: list[RequestEvent] = []
+            for req in self._requests.values():
+                if req.state != AWAIT_PARAMS and not req.aborted:
+                    req.aborted = True
+                    events.append(RequestAborted(req.request_id))
+            return events
+        buf = self._buffer
+        buf += data
+        events = []
+        pos = 0
+        end = len(buf)
+        unpack = HEADER.unpack_from
+        try:
+            while end - pos >= FCGI_HEADER_LEN:
+                version, rtype, request_id, length, padding = unpack(buf, pos)
+                if version != FCGI_VERSION_1:
+                    raise RemoteProtocolError(f"unsupported FastCGI version {version} (only 1 exists)")
+                total = FCGI_HEADER_LEN + length + padding
+                if end - pos < total:
+                    break
+                start = pos + FCGI_HEADER_LEN
+                content = bytes(buf[start : start + length])
+                pos += total
+                self._on_record(rtype, request_id, content, events)
+        finally:
+            del buf[:pos]
+        return events
+
+    def data_to_send(self) -> bytes:
+        """Bytes the connection wants to send on its own (management answers,
+        END_REQUEST for requests it refused). Empty when there are none."""
+        if not self._out:
+            return b""
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    def _on_record(self, rtype: int, request_id: int, content: bytes, events: list[RequestEvent]) -> None:
+        if request_id == FCGI_NULL_REQUEST_ID:
+            self._on_management(rtype, content)
+            return
+        if rtype == RecordType.BEGIN_REQUEST:
+            self._on_begin(request_id, content, events)
+            return
+        req = self._requests.get(request_id)
+        if req is None:
+            if rtype not in _KNOWN_TYPES:
+                self._out += _record(RecordType.UNKNOWN_TYPE, 0, UNKNOWN_TYPE_BODY.pack(rtype))
+            # spec 3.3: records for inactive request ids are ignored.
+            return
+        try:
+            handler = TRANSITIONS[(req.state, RecordType(rtype))]
+        except (KeyError, ValueError):
+            name = RecordType(rtype).name if rtype in _KNOWN_TYPES else f"type {rtype}"
+            raise RemoteProtocolError(
+                f"unexpected {name} record for request {request_id} in state {req.state}"
+            ) from None
+        getattr(self, handler)(req, content, events)
+
+    def _on_management(self, rtype: int, content: bytes) -> None:
+        if rtype == RecordType.GET_VALUES:
+            known = {
+                b"FCGI_MAX_CONNS": str(self.limits.max_conns).encode(),
+                b"FCGI_MAX_REQS": str(self.limits.max_reqs).encode(),
+                b"FCGI_MPXS_CONNS": b"1",
+            }
+            asked = decode_pairs(content, self.limits.max_params)
+            answer = [(name, known[name]) for name, _ in asked if name in known]
+            self._out += _record(RecordType.GET_VALUES_RESULT, 0, encode_pairs(answer))
+        elif rtype in (RecordType.BEGIN_REQUEST, RecordType.PARAMS, RecordType.STDIN, RecordType.DATA):
+            raise RemoteProtocolError(f"{RecordType(rtype).name} record with request id 0")
+        else:
+            self._out += _record(RecordType.UNKNOWN_TYPE, 0, UNKNOWN_TYPE_BODY.pack(rtype))
+
+    def _on_begin(self, request_id: int, content: bytes, events: list[RequestEvent]) -> None:
+        if len(content) != BEGIN_REQUEST_BODY.size:
+            raise RemoteProtocolError(f"BEGIN_REQUEST body of {len(content)} bytes (expected 8)")
+        if request_id in self._requests:
+            raise RemoteProtocolError(f"BEGIN_REQUEST for request {request_id}, which is already active")
+        role, flags = BEGIN_REQUEST_BODY.unpack(content)
+        keep_conn = bool(flags & FCGI_KEEP_CONN)
+        if not keep_conn:
+            self.close_when_idle = True
+        role_name = SERVED_ROLES.get(role)  # type: ignore[call-overload]
+        if role_name is None:
+            self._end(request_id, 0, ProtocolStatus.UNKNOWN_ROLE)
+            return
+        if len(self._requests) >= self.limits.max_concurrent_requests:
+            self._end(request_id, 0, ProtocolStatus.OVERLOADED)
+            return
+        self._requests_begun += 1
+        limit = self.limits.max_requests_per_connection
+        if limit and self._requests_begun >= limit:
+            self.close_when_idle = True
+        self._requests[request_id] = _Request(request_id, keep_conn, role_name)
+
+    def _on_params(self, req: _Request, content: bytes, events: list[RequestEvent]) -> None:
+        if content:
+            req.params += content
+            if len(req.params) > self.limits.max_params_size:
+                raise RemoteProtocolError(
+                    f"PARAMS of request {req.request_id} exceed {self.limits.max_params_size} bytes "
+                    "(fastcgi_max_params_size)"
+                )
+            return
+        pairs = decode_pairs(req.params, self.limits.max_params)
+        req.params = bytearray()
+        params = {name.decode("latin-1"): value.decode("latin-1") for name, value in pairs}
+        events.append(RequestStarted(req.request_id, params, req.keep_conn, req.role))
+        if req.role == "AUTHORIZER":
+            # An authorizer gets no request body (spec 6.3).
+            req.state = INPUT_DONE
+            events.append(BodyEnd(req.request_id))
+        else:
+            req.state = AWAIT_STDIN
+
+    def _on_stdin(self, req: _Request, content: bytes, events: list[RequestEvent]) -> None:
+        if content:
+            events.append(BodyData(req.request_id, content))
+        else:
+            req.state = INPUT_DONE
+            events.append(BodyEnd(req.request_id))
+
+    def _on_abort(self, req: _Request, content: bytes, events: list[RequestEvent]) -> None:
+        if req.state == AWAIT_PARAMS:
+            # Nothing was dispatched: answer on our own.
+            self._end(req.request_id, 0, ProtocolStatus.REQUEST_COMPLETE)
+            return
+        if not req.aborted:
+            req.aborted = True
+            events.append(RequestAborted(req.request_id))
+
+    def _on_ignored(self, req: _Request, content: bytes, events: list[RequestEvent]) -> None:
+        return
+
+    def _end(self, request_id: int, app_status: int, protocol_status: int) -> None:
+        self._requests.pop(request_id, None)
+        self._out += _record(RecordType.END_REQUEST, request_id, END_REQUEST_BODY.pack(app_status, protocol_status))
+
+    # -- output --------------------------------------------------------------------
+
+    def is_active(self, request_id: int) -> bool:
+        return request_id in self._requests
+
+    def send(self, event: ResponseEvent) -> bytes:
+        """Turn one response event into bytes for the peer.
+
+        Raises :class:`LocalProtocolError` for an event about a request that
+        is not active (already ended, or never begun).
+        """
+        req = self._requests.get(event.request_id)
+        if req is None:
+            raise LocalProtocolError(f"response event for inactive request {event.request_id}")
+        rid = event.request_id
+        if type(event) is ResponseData:
+            return _stream(RecordType.STDOUT, rid, event.data) if event.data else b""
+        if type(event) is ResponseStart:
+            req.response_started = True
+            return _stream(RecordType.STDOUT, rid, cgi_head(event.status, event.headers))
+        if type(event) is ResponseEnd:
+            del self._requests[rid]
+            return _end_of_response(rid, event.app_status)
+        if type(event) is ErrorData:
+            return _stream(RecordType.STDERR, rid, event.data) if event.data else b""
+        raise LocalProtocolError(f"cannot send {event!r}")
+
+    def respond(self, request_id: int, status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
+        """A whole response in one write: the fast path for bodies known up front.
+
+        Equivalent to sending ResponseStart, ResponseData and ResponseEnd, but
+        the head and the body share one STDOUT stream.
+        """
+        if request_id not in self._requests:
+            raise LocalProtocolError(f"response for inactive request {request_id}")
+        del self._requests[request_id]
+        head = cgi_head(status, headers)
+        # Small bodies ride in the head's record; large ones are not copied twice.
+        if len(body) <= OUTPUT_CHUNK:
+            stdout = _stream(RecordType.STDOUT, request_id, head + body)
+        else:
+            stdout = _stream(RecordType.STDOUT, request_id, head) + _stream(RecordType.STDOUT, request_id, body)
+        return b"".join((stdout, _end_of_response(request_id, 0)))
+
+
+def cgi_head(status: str, headers: list[tuple[str, str]]) -> bytes:
+    """The CGI response head: ``Status:`` line, header lines, blank line (RFC 3875 6.2)."""
+    lines = [f"Status: {status}\r\n"]
+    lines += [f"{name}: {value}\r\n" for name, value in headers]
+    lines.append("\r\n")
+    return "".join(lines).encode("latin-1")

@@ -1,0 +1,246 @@
+"""asyncio glue for FastCGI: one Protocol per connection over the sans-I/O core.
+
+It owns the transport, flow control and the per-request :class:`Exchange`
+objects, turns protocol events into runner calls, and runner calls into
+records. Protocol errors are translated here and only here: a
+``RemoteProtocolError`` closes the connection with one log line naming the
+peer and the reason, never a traceback.
+
+Request dispatch: in thread mode the app is started when PARAMS end (the body
+streams into ``wsgi.input``); in inline mode when STDIN ends, with the body
+spooled to memory or a temporary file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from typing import Any
+
+from fcgigate.buffers import BodyTooLarge, SpooledBody, StreamingBody
+from fcgigate.protocols.errors import ProtocolError
+from fcgigate.protocols.events import (
+    BodyData,
+    BodyEnd,
+    ErrorData,
+    RequestAborted,
+    RequestStarted,
+    ResponseData,
+    ResponseEnd,
+    ResponseStart,
+)
+from fcgigate.protocols.fastcgi import FastCGIConnection
+from fcgigate.serve.flow import FlowControl
+from fcgigate.serve.runner import ERROR_413, Exchange
+from fcgigate.serve.state import ServerState
+
+error_log = logging.getLogger("fcgigate.error")
+
+# Seconds a half-closed connection waits for the peer to close its side.
+LINGER = 2.0
+
+
+class FastCGIProtocol(asyncio.Protocol):
+    def __init__(self, state: ServerState, listener: str) -> None:
+        self.state = state
+        self.listener = listener
+        self.settings = state.settings
+        self.runner = state.runner
+        self.conn = FastCGIConnection(state.settings.fastcgi)
+        self.exchanges: dict[int, Exchange] = {}
+        self.transport: asyncio.Transport | None = None
+        self.flow: FlowControl | None = None
+        self.peer = listener
+        self.last_activity = time.monotonic()
+        self._closing = False
+
+    # -- asyncio.Protocol ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.flow = FlowControl(transport)
+        sock = transport.get_extra_info("socket")
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.peer = f"{peer[0]}:{peer[1]}"
+            if sock is not None:
+                # Records are already coalesced per write; Nagle would only
+                # delay the END_REQUEST behind the body (php-fpm does the same).
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.state.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.last_activity = time.monotonic()
+        try:
+            events = self.conn.feed(data)
+        except ProtocolError as exc:
+            error_log.warning("fastcgi %s: closing the connection: %s", self.peer, exc)
+            self._abort_all()
+            self.transport.close()
+            return
+        out = self.conn.data_to_send()
+        if out:
+            self.transport.write(out)
+        for event in events:
+            kind = type(event)
+            if kind is BodyData:
+                self._on_body(event.request_id, event.data)
+            elif kind is RequestStarted:
+                self._on_request(event)
+            elif kind is BodyEnd:
+                ex = self.exchanges.get(event.request_id)
+                if ex is not None and not ex.done:
+                    ex.body.finish()
+                    if not self.runner.streams_body:
+                        self.runner.start(ex)
+            elif kind is RequestAborted:
+                self._on_abort(event.request_id)
+
+    def eof_received(self) -> bool:
+        # The web server closed its side: it abandons every request on this
+        # connection (nginx does so on a client abort). Returning False closes.
+        for event in self.conn.feed(b""):
+            ex = self.exchanges.pop(event.request_id, None)
+            if ex is not None:
+                ex.abort()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state.connections.discard(self)
+        self._abort_all()
+        self.flow.close()
+
+    def pause_writing(self) -> None:
+        self.flow.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.flow.resume_writing()
+
+    # -- events ----------------------------------------------------------------------
+
+    def _on_request(self, event: RequestStarted) -> None:
+        s = self.settings
+        rid = event.request_id
+        loop = self.state.loop
+        if self.runner.streams_body:
+            flow = self.flow
+            body: Any = StreamingBody(
+                s.body_memory_limit,
+                pause=lambda: flow.pause_reading(rid),
+                resume=lambda: loop.call_soon_threadsafe(flow.resume_reading, rid),
+            )
+        else:
+            body = SpooledBody(s.body_memory_limit)
+        ex = Exchange(self, self.flow, rid, event.params, body, s.stderr_limit, loop)
+        self.exchanges[rid] = ex
+        declared = event.params.get("CONTENT_LENGTH", "")
+        if s.max_body_size and declared.isdigit() and int(declared) > s.max_body_size:
+            self._too_large(ex)
+            return
+        if self.runner.streams_body:
+            self.runner.start(ex)
+
+    def _on_body(self, rid: int, data: bytes) -> None:
+        ex = self.exchanges.get(rid)
+        if ex is None or ex.done:
+            return
+        limit = self.settings.max_body_size
+        if limit and ex.body.received + len(data) > limit:
+            if not ex.too_large:
+                self._too_large(ex)
+            return
+        ex.body.write(data)
+
+    def _too_large(self, ex: Exchange) -> None:
+        """Answer 413 (or let the running app's read fail with BodyTooLarge)."""
+        ex.too_large = True
+        if self.runner.streams_body and ex.body.received:
+            # The app is already reading: its next read raises, and the runner
+            # turns that into a 413 if no response has started.
+            ex.body.abort(BodyTooLarge(f"request body larger than max_body_size ({self.settings.max_body_size})"))
+            return
+        error_log.warning(
+            "fastcgi %s: %s: request body larger than max_body_size (%d bytes)",
+            self.peer, ex.describe(), self.settings.max_body_size,
+        )
+        ex.done = True
+        ex.aborted = True  # the app, if queued, is not called
+        ex.body.abort()
+        self.respond(ex.request_id, "413 Content Too Large",
+                     [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(ERROR_413)))],
+                     ERROR_413)
+
+    def _on_abort(self, rid: int) -> None:
+        ex = self.exchanges.pop(rid, None)
+        if ex is not None:
+            ex.abort()
+        if self.conn.is_active(rid):
+            # FCGI_ABORT_REQUEST: end it now; the app, if still running, finds
+            # out at its next write or read.
+            self.transport.write(self.conn.send(ResponseEnd(rid)))
+        self._finished(rid)
+
+    def _abort_all(self) -> None:
+        exchanges, self.exchanges = self.exchanges, {}
+        for ex in exchanges.values():
+            ex.abort()
+
+    def _finished(self, rid: int) -> None:
+        self.exchanges.pop(rid, None)
+        # A request that ended without reading all its body may hold reading
+        # paused; the rest of its STDIN is dropped by the protocol.
+        self.flow.resume_reading(rid)
+        if (self.conn.close_when_idle and not self.conn.active_requests and not self._closing
+                and not self.transport.is_closing()):
+            self._closing = True
+            # Half-close and let the peer close: closing with unread input
+            # would make the kernel send RST, which can destroy the
+            # END_REQUEST still in flight (php-fpm and flup linger the same way).
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+                self.state.loop.call_later(LINGER, self.transport.close)
+            else:
+                self.transport.close()
+
+    # -- the channel the runner drives (loop thread) ---------------------------------
+
+    def respond(self, rid: int, status: str, headers: list, body: bytes) -> None:
+        if self.conn.is_active(rid) and not self.transport.is_closing():
+            self.transport.write(self.conn.respond(rid, status, headers, body))
+        self._finished(rid)
+
+    def start(self, rid: int, status: str, headers: list, first: bytes) -> None:
+        if self.conn.is_active(rid) and not self.transport.is_closing():
+            out = self.conn.send(ResponseStart(rid, status, headers))
+            if first:
+                out += self.conn.send(ResponseData(rid, first))
+            self.transport.write(out)
+
+    def data(self, rid: int, chunk: bytes) -> None:
+        if self.conn.is_active(rid) and not self.transport.is_closing():
+            self.transport.write(self.conn.send(ResponseData(rid, chunk)))
+
+    def end(self, rid: int) -> None:
+        if self.conn.is_active(rid) and not self.transport.is_closing():
+            self.transport.write(self.conn.send(ResponseEnd(rid)))
+        self._finished(rid)
+
+    def stderr(self, rid: int, data: bytes) -> None:
+        if self.conn.is_active(rid) and not self.transport.is_closing():
+            self.transport.write(self.conn.send(ErrorData(rid, data)))
+
+    def broken(self, rid: int, reason: str) -> None:
+        error_log.error("fastcgi %s: request %d: %s; closing the connection", self.peer, rid, reason)
+        self._abort_all()
+        self.transport.abort()
+
+    # -- maintenance -----------------------------------------------------------------
+
+    def close_if_idle(self, now: float, idle_timeout: float) -> None:
+        """Close a connection that carries no request and has been quiet too long
+        (or at once when ``idle_timeout`` is 0, during a graceful stop)."""
+        if not self.conn.active_requests and not self.exchanges and now - self.last_activity >= idle_timeout:
+            self._closing = True
+            self.transport.close()

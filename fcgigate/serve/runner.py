@@ -1,0 +1,334 @@
+"""Call the WSGI app for one request and stream its response back.
+
+Two modes, chosen by ``threads``:
+
+* inline (``threads = 0``): the app runs on the event loop thread once the
+  whole request body has arrived (it must never wait for the network). A
+  streamed response is pumped one chunk at a time; when the transport is
+  paused the pump stops and resumes on ``resume_writing``, so a slow client
+  never makes memory grow.
+* threads (``threads = N``): the app runs in the worker's thread pool as soon
+  as the request head has arrived and reads the body while it streams in.
+  Each chunk crosses to the loop with ``call_soon_threadsafe`` after
+  :meth:`FlowControl.reserve`, which blocks the app thread while the client
+  is slow. The pool is created on first use, inside the serving process, after
+  any fork: never before (the flup bug).
+
+The channel (the protocol glue) is driven only from the loop thread through
+:class:`Exchange`. A response whose body is a list or tuple is sent in one
+write with its head (``channel.respond``): the hello-world fast path.
+
+Failure rules: an exception before the head was sent becomes a 500 with the
+traceback in the error log (never to the client); after the head was sent the
+connection is broken off (``channel.broken``) so the web server sees a
+truncated response rather than a short one that looks complete. The app's
+iterable is always closed, also when the client went away.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fcgigate.buffers import BodyAborted, BodyTooLarge
+from fcgigate.serve.flow import FlowControl
+from fcgigate.serve.state import ServerState
+from fcgigate.wsgi import BadResponse, ClientDisconnected, FileWrapper, StartResponse, build_environ
+
+error_log = logging.getLogger("fcgigate.error")
+
+ERROR_500 = b"Internal Server Error\n"
+ERROR_413 = b"Request body too large\n"
+_PLAIN = [("Content-Type", "text/plain; charset=utf-8")]
+
+
+class Exchange:
+    """One request between the glue (``channel``) and the app.
+
+    ``channel`` implements, on the loop thread: ``respond(rid, status,
+    headers, body)``, ``start(rid, status, headers, first)``, ``data(rid,
+    chunk)``, ``end(rid)``, ``stderr(rid, data)``, ``broken(rid, reason)``.
+    """
+
+    __slots__ = ("channel", "flow", "request_id", "params", "body", "aborted", "done", "too_large",
+                 "_close_iterable", "stderr_budget", "_loop")
+
+    def __init__(self, channel: Any, flow: FlowControl, request_id: int, params: dict[str, str], body: Any,
+                 stderr_budget: int, loop: Any) -> None:
+        self.channel = channel
+        self.flow = flow
+        self.request_id = request_id
+        self.params = params
+        self.body = body
+        self.aborted = False
+        self.done = False
+        self.too_large = False
+        self._close_iterable: Any = None
+        self.stderr_budget = stderr_budget
+        self._loop = loop
+
+    def describe(self) -> str:
+        p = self.params
+        return f"{p.get('REQUEST_METHOD', '-')} {p.get('REQUEST_URI') or p.get('SCRIPT_NAME', '-')}"
+
+    def abort(self) -> None:
+        """The client is gone or asked to abandon the request (loop thread)."""
+        self.aborted = True
+        if not self.body.finished:
+            self.body.abort()
+        closer, self._close_iterable = self._close_iterable, None
+        if closer is not None:
+            # An inline response paused mid-stream: nobody else will close it.
+            _close(closer, self)
+
+    # loop-thread delivery, used by the thread mode through call_soon_threadsafe
+    def _deliver(self, method: str, *args: Any) -> None:
+        if not self.aborted:
+            getattr(self.channel, method)(self.request_id, *args)
+
+    def _deliver_data(self, chunk: bytes) -> None:
+        try:
+            if not self.aborted:
+                self.channel.data(self.request_id, chunk)
+        finally:
+            self.flow.release(len(chunk))
+
+
+class ErrorStream:
+    """``wsgi.errors``: lines go to the error log, and the first
+    ``stderr_limit`` bytes also to the web server (FCGI_STDERR), so that they
+    show up in nginx's error log next to the request that wrote them."""
+
+    def __init__(self, exchange: Exchange, threaded: bool) -> None:
+        self._ex = exchange
+        self._threaded = threaded
+        self._log = logging.getLogger("fcgigate.app")
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"wsgi.errors.write() takes str, not {type(text).__name__}")
+        ex = self._ex
+        if text.strip():
+            self._log.warning("%s: %s", ex.describe(), text.rstrip("\n"))
+        data = text.encode("utf-8", "replace")[: max(0, ex.stderr_budget)]
+        if data and not ex.aborted:
+            ex.stderr_budget -= len(data)
+            if self._threaded:
+                ex._loop.call_soon_threadsafe(ex._deliver, "stderr", data)
+            else:
+                ex.channel.stderr(ex.request_id, data)
+        return len(text)
+
+    def writelines(self, seq: list[str]) -> None:
+        for line in seq:
+            self.write(line)
+
+    def flush(self) -> None:
+        return
+
+
+def _close(iterable: Any, ex: Exchange) -> None:
+    close = getattr(iterable, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            error_log.exception("%s: the response iterable's close() raised", ex.describe())
+
+
+class Runner:
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.app = state.app
+        self.threads = state.settings.threads
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def streams_body(self) -> bool:
+        """True when the app is called at the request head, before the body ends."""
+        return self.threads > 0
+
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            # Created here, lazily, inside the serving process: by now every
+            # fork is behind us (see the module docstring).
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="fcgigate-app")
+        return self._pool
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+    def environ(self, ex: Exchange, threaded: bool) -> dict[str, Any]:
+        s = self.state.settings
+        return build_environ(
+            ex.params, ex.body, ErrorStream(ex, threaded), mount=s.mount, multithread=threaded,
+            multiprocess=s.multiprocess, file_wrapper=FileWrapper,
+        )
+
+    def start(self, ex: Exchange) -> None:
+        """Run the app for ``ex``: inline now, or in the pool (loop thread)."""
+        self.state.requests_served += 1
+        if self.threads:
+            self.pool().submit(self._run_threaded, ex)
+        else:
+            self._run_inline(ex)
+
+    # -- inline mode ---------------------------------------------------------------
+
+    def _run_inline(self, ex: Exchange) -> None:
+        ch, rid = ex.channel, ex.request_id
+        result: Any = None
+        sr = StartResponse(lambda data: None)
+
+        def write(data: bytes) -> None:
+            if ex.aborted:
+                raise ClientDisconnected("the client closed the connection")
+            _check_bytes(data)
+            if not sr.headers_sent:
+                self._send_head(ex, sr, data)
+            elif data:
+                ch.data(rid, data)
+
+        sr.write = write
+        try:
+            result = self.app(self.environ(ex, False), sr)
+            if type(result) in (list, tuple) and sr.status is not None and not sr.headers_sent:
+                body = b"".join(result)  # TypeError on a non-bytes item: a 500 below
+                ex.done = True
+                ch.respond(rid, sr.status, sr.headers, body)
+                _close(result, ex)
+                return
+            self._pump(ex, sr, result, iter(result))
+        except Exception as exc:
+            self._failed(ex, sr, exc, inline=True)
+            if result is not None:
+                _close(result, ex)
+
+    def _send_head(self, ex: Exchange, sr: StartResponse, first: bytes) -> None:
+        if sr.status is None:
+            raise BadResponse("the app returned a body before calling start_response")
+        sr.headers_sent = True
+        ex.channel.start(ex.request_id, sr.status, sr.headers, first)
+
+    def _pump(self, ex: Exchange, sr: StartResponse, result: Any, it: Iterator) -> None:
+        """Send chunks until done or the transport pauses (loop thread)."""
+        flow = ex.flow
+        try:
+            for chunk in it:
+                if ex.aborted:
+                    break
+                _check_bytes(chunk)
+                if not sr.headers_sent:
+                    self._send_head(ex, sr, chunk)
+                elif chunk:
+                    ex.channel.data(ex.request_id, chunk)
+                if flow.write_paused and not flow.closed:
+                    ex._close_iterable = result
+                    flow.when_writable(lambda: self._resume_pump(ex, sr, result, it))
+                    return
+            else:
+                if not sr.headers_sent:
+                    self._send_head(ex, sr, b"")
+                ex.done = True
+                ex.channel.end(ex.request_id)
+        except Exception as exc:
+            self._failed(ex, sr, exc, inline=True)
+        _close(result, ex)
+
+    def _resume_pump(self, ex: Exchange, sr: StartResponse, result: Any, it: Iterator) -> None:
+        if ex._close_iterable is None:  # aborted meanwhile, and closed by abort()
+            return
+        ex._close_iterable = None
+        self._pump(ex, sr, result, it)
+
+    # -- thread mode ---------------------------------------------------------------
+
+    def _run_threaded(self, ex: Exchange) -> None:
+        if ex.aborted:
+            return
+        loop = self.state.loop
+        result: Any = None
+        sr = StartResponse(lambda data: None)
+
+        def write(data: bytes) -> None:
+            _check_bytes(data)
+            if not sr.headers_sent:
+                if sr.status is None:
+                    raise BadResponse("write() called before start_response")
+                sr.headers_sent = True
+                self._to_loop(ex, "start", sr.status, sr.headers, data)
+            elif data:
+                self._to_loop(ex, "data", data)
+
+        sr.write = write
+        try:
+            result = self.app(self.environ(ex, True), sr)
+            if type(result) in (list, tuple) and sr.status is not None and not sr.headers_sent:
+                body = b"".join(result)
+                if ex.aborted:
+                    raise ClientDisconnected("the client closed the connection")
+                ex.done = True
+                loop.call_soon_threadsafe(ex._deliver, "respond", sr.status, sr.headers, body)
+            else:
+                for chunk in result:
+                    write(chunk)
+                if not sr.headers_sent:
+                    write(b"")
+                ex.done = True
+                loop.call_soon_threadsafe(ex._deliver, "end")
+        except Exception as exc:
+            loop.call_soon_threadsafe(self._failed, ex, sr, exc, False)
+        finally:
+            if result is not None:
+                _close(result, ex)
+
+    def _to_loop(self, ex: Exchange, what: str, *args: Any) -> None:
+        """Hand response bytes to the loop, waiting while the client is slow."""
+        if ex.aborted:
+            raise ClientDisconnected("the client closed the connection")
+        data = args[-1]
+        ex.flow.reserve(len(data))
+        if what == "data":
+            ex._loop.call_soon_threadsafe(ex._deliver_data, data)
+        else:
+            ex._loop.call_soon_threadsafe(_deliver_start, ex, *args)
+
+    # -- failures (loop thread) ----------------------------------------------------
+
+    def _failed(self, ex: Exchange, sr: StartResponse, exc: BaseException, inline: bool) -> None:
+        if ex.done and not isinstance(exc, Exception):
+            return
+        if ex.aborted or isinstance(exc, ClientDisconnected) and not isinstance(exc, BodyTooLarge):
+            if not ex.aborted:
+                error_log.info("%s: client went away: %s", ex.describe(), exc)
+            return
+        ex.done = True
+        if ex.too_large or isinstance(exc, BodyTooLarge):
+            status, body = "413 Content Too Large", ERROR_413
+            error_log.warning("%s: %s", ex.describe(), exc)
+        elif isinstance(exc, BodyAborted):
+            error_log.info("%s: request body incomplete: %s", ex.describe(), exc)
+            return
+        else:
+            status, body = "500 Internal Server Error", ERROR_500
+            error_log.error("%s: the app failed", ex.describe(), exc_info=(type(exc), exc, exc.__traceback__))
+        if sr.headers_sent:
+            ex.channel.broken(ex.request_id, f"the app failed after sending the response head: {exc!r}")
+        else:
+            ex.channel.respond(ex.request_id, status, _PLAIN + [("Content-Length", str(len(body)))], body)
+
+
+def _deliver_start(ex: Exchange, status: str, headers: list[tuple[str, str]], first: bytes) -> None:
+    try:
+        if not ex.aborted:
+            ex.channel.start(ex.request_id, status, headers, first)
+    finally:
+        ex.flow.release(len(first))
+
+
+def _check_bytes(data: Any) -> None:
+    if type(data) is not bytes:
+        raise BadResponse(f"the app produced {type(data).__name__}, not bytes: {data!r:.80}")

@@ -1,0 +1,244 @@
+"""One serving process: import the app, create the loop, THEN the thread pool, serve.
+
+Order matters and is the point of this module (design.md, invariant 1):
+signals are reset, the app is imported, the event loop is created, and only
+then may threads exist (the runner's pool is created on the first request).
+Nothing here runs at import time.
+
+Stopping: SIGTERM is graceful (stop accepting, close idle connections, let
+in-flight requests finish within ``graceful_timeout``, then close the rest);
+SIGINT and SIGQUIT are fast (close everything now).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import importlib
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+from fcgigate.loops import loop_name, new_event_loop
+from fcgigate.protocols.fastcgi import Limits
+from fcgigate.serve.fastcgi import FastCGIProtocol
+from fcgigate.serve.runner import Runner
+from fcgigate.serve.state import ServerState, ServeSettings
+
+error_log = logging.getLogger("fcgigate.error")
+
+ACCEPT_BATCH = 64  # connections taken per readable event, so one busy listener cannot starve the loop
+EXIT_OK = 0
+EXIT_APP_LOAD_ERROR = 4
+
+
+class AppLoadError(Exception):
+    """The ``app`` setting names something that cannot be imported or called."""
+
+
+def load_app(spec: str, chdir: str | None = None, pythonpath: tuple[str, ...] | list[str] = ()) -> Any:
+    """Import ``package.module:callable`` or call the factory ``package.module:create_app()``.
+
+    ``chdir`` is entered first and ``pythonpath`` entries are put in front of
+    sys.path (the current directory too, as gunicorn does, so that
+    ``fcgigate myapp:app`` works from the project directory).
+    """
+    if chdir:
+        os.chdir(chdir)
+    for entry in reversed([os.getcwd(), *pythonpath]):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    module_name, _, target = spec.partition(":")
+    target = target or "application"
+    factory = target.endswith("()")
+    if factory:
+        target = target[:-2]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise AppLoadError(f"app {spec!r}: no module named {exc.name!r} (sys.path: {sys.path[:3]}...)") from None
+        raise
+    obj: Any = module
+    for part in target.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise AppLoadError(f"app {spec!r}: module {module_name!r} has no attribute {target!r}") from None
+    if factory:
+        obj = obj()
+    if not callable(obj):
+        raise AppLoadError(f"app {spec!r}: {type(obj).__name__} object is not callable")
+    return obj
+
+
+def serve_settings(config: Any) -> ServeSettings:
+    threads = config.threads
+    max_conns = getattr(config, "max_connections", 1024)
+    per_conn = config.fastcgi_max_concurrent_requests
+    return ServeSettings(
+        mount=config.mount,
+        threads=threads,
+        body_memory_limit=config.body_memory_limit,
+        max_body_size=config.max_body_size,
+        stderr_limit=config.stderr_limit,
+        idle_timeout=config.idle_timeout,
+        multiprocess=False,
+        fastcgi=Limits(
+            max_params_size=config.fastcgi_max_params_size,
+            max_params=config.fastcgi_max_params,
+            max_concurrent_requests=per_conn,
+            max_requests_per_connection=config.fastcgi_max_requests_per_connection,
+            max_conns=max_conns,
+            max_reqs=max_conns * per_conn,
+        ),
+    )
+
+
+class Acceptor:
+    """Accepts connections on one listener and hands them to a protocol.
+
+    The accept loop is ours rather than ``loop.create_server`` so that a
+    worker can stop accepting without closing the shared listening socket
+    (graceful stop now; capacity-aware accepting in the pre-fork master).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, factory: Any, url: str) -> None:
+        self.loop = loop
+        self.sock = sock
+        self.factory = factory
+        self.url = url
+        self.accepting = False
+
+    def start(self) -> None:
+        if not self.accepting:
+            self.accepting = True
+            self.loop.add_reader(self.sock.fileno(), self._on_readable)
+
+    def stop(self) -> None:
+        if self.accepting:
+            self.accepting = False
+            self.loop.remove_reader(self.sock.fileno())
+
+    def _on_readable(self) -> None:
+        for _ in range(ACCEPT_BATCH):
+            try:
+                conn, _addr = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    # Out of descriptors: back off instead of spinning on a
+                    # listener that stays readable.
+                    error_log.error("accept on %s: %s; pausing accepts for 1 s", self.url, exc)
+                    self.stop()
+                    self.loop.call_later(1.0, self.start)
+                    return
+                error_log.debug("accept on %s: %s", self.url, exc)
+                continue
+            conn.setblocking(False)
+            task = self.loop.create_task(self.loop.connect_accepted_socket(self.factory, conn))
+            task.add_done_callback(_report_connect_failure)
+
+
+def _report_connect_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        error_log.debug("setting up a connection failed: %s", task.exception())
+
+
+class Worker:
+    """Serves every listener from one event loop until told to stop."""
+
+    def __init__(self, config: Any, listeners: list[tuple[socket.socket, str]], app: Any = None) -> None:
+        self.config = config
+        self.listeners = listeners
+        self.app = app
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.state: ServerState | None = None
+        self.acceptors: list[Acceptor] = []
+        self._stop: asyncio.Future | None = None
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        cfg = self.config
+        if self.app is None:
+            try:
+                self.app = load_app(cfg.app, cfg.chdir, cfg.pythonpath)
+            except AppLoadError as exc:
+                error_log.error("%s", exc)
+                return EXIT_APP_LOAD_ERROR
+            except Exception:
+                error_log.exception("app %r failed to import", cfg.app)
+                return EXIT_APP_LOAD_ERROR
+        # The loop first; threads (the runner's pool) only after it, lazily.
+        self.loop = loop = new_event_loop(cfg.loop)
+        asyncio.set_event_loop(loop)
+        try:
+            return loop.run_until_complete(self._serve())
+        finally:
+            loop.close()
+
+    async def _serve(self) -> int:
+        loop = self.loop
+        cfg = self.config
+        self.state = state = ServerState(self.app, serve_settings(cfg), loop)
+        state.runner = runner = Runner(state)
+        self._stop = loop.create_future()
+        loop.add_signal_handler(signal.SIGTERM, self._request_stop, "graceful")
+        for sig in (signal.SIGINT, signal.SIGQUIT):
+            loop.add_signal_handler(sig, self._request_stop, "fast")
+        for sock, url in self.listeners:
+            acceptor = Acceptor(loop, sock, lambda url=url: FastCGIProtocol(state, url), url)
+            acceptor.start()
+            self.acceptors.append(acceptor)
+        error_log.info(
+            "serving %s on %s (pid %d, %s loop, %s)", cfg.app, ", ".join(url for _, url in self.listeners),
+            os.getpid(), loop_name(loop), f"{cfg.threads} threads" if cfg.threads else "inline, no threads",
+        )
+        sweeper = loop.create_task(self._sweep_idle())
+        how = await self._stop
+        sweeper.cancel()
+        for acceptor in self.acceptors:
+            acceptor.stop()
+        if how == "graceful":
+            await self._drain(cfg.graceful_timeout)
+        for conn in list(state.connections):
+            conn.transport.abort()
+        busy = threading.active_count() > 1 and runner._pool is not None
+        runner.shutdown(wait=False)
+        if busy and any(t.name.startswith("fcgigate-app") and t.is_alive() for t in threading.enumerate()):
+            await asyncio.sleep(0.1)
+        error_log.info("stopped (%s), %d requests served", how, state.requests_served)
+        return EXIT_OK
+
+    def _request_stop(self, how: str) -> None:
+        if self._stop is not None and not self._stop.done():
+            error_log.info("%s stop requested", how)
+            self._stop.set_result(how)
+
+    async def _drain(self, timeout: float) -> None:
+        """Let in-flight requests finish; close connections as they go idle."""
+        deadline = time.monotonic() + timeout
+        state = self.state
+        while state.connections and time.monotonic() < deadline:
+            now = time.monotonic()
+            for conn in list(state.connections):
+                conn.close_if_idle(now, 0.0)
+            await asyncio.sleep(0.05)
+        if state.connections:
+            error_log.warning("graceful_timeout (%ss) passed with %d connections busy; closing them",
+                              timeout, len(state.connections))
+
+    async def _sweep_idle(self) -> None:
+        idle = self.config.idle_timeout
+        while True:
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            for conn in list(self.state.connections):
+                conn.close_if_idle(now, idle)

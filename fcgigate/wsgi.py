@@ -1,0 +1,209 @@
+"""The PEP 3333 bridge: CGI meta-variables in, environ out; start_response rules.
+
+Both protocols hand over a request as CGI meta-variables (latin-1 ``str``, as
+PEP 3333 wants native strings), so one :func:`build_environ` serves them all.
+
+SCRIPT_NAME and PATH_INFO. nginx sends no PATH_INFO and makes SCRIPT_NAME the
+whole path (``$fastcgi_script_name``); Apache does the same. Taken as is, every
+URL would look like the application root to the app. So, unless the web server
+sent a non-empty PATH_INFO (nginx ``fastcgi_split_path_info``, Apache
+``proxy-fcgi-pathinfo``), the split is derived here: the path comes from
+REQUEST_URI (what the client asked for, percent-decoded; DOCUMENT_URI changes
+under nginx rewrites and ``try_files``), then DOCUMENT_URI, then SCRIPT_NAME;
+SCRIPT_NAME becomes the ``mount`` setting when the path lies under it, and
+PATH_INFO the rest. An empty PATH_INFO is treated as absent: it is what a
+copied ``fastcgi_param PATH_INFO $fastcgi_path_info;`` sends without a split,
+and honouring it would route every URL to ``/``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+from urllib.parse import unquote_to_bytes
+
+# RFC 9110 5.6.2 token, for header names.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# Field values: visible latin-1 characters, space and tab; no CR, LF or NUL.
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_STATUS = re.compile(r"[1-9][0-9]{2} [^\x00-\x08\x0a-\x1f\x7f]*\Z")
+
+# RFC 9110 7.6.1: hop-by-hop headers belong to one connection; the web server
+# frames the response for its client, so an app must not send them.
+HOP_BY_HOP = frozenset(
+    ("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+     "trailers", "transfer-encoding", "upgrade")
+)
+
+_TRUE_HTTPS = frozenset(("on", "1", "yes", "true"))
+
+
+class BadResponse(ValueError):
+    """The app produced a response that must not reach the client (a 500)."""
+
+
+class ClientDisconnected(OSError):
+    """The client went away: the app's ``write()`` and iteration stop with this."""
+
+
+def split_path(params: dict[str, str], mount: str) -> tuple[str, str]:
+    """(SCRIPT_NAME, PATH_INFO) for a request, as described in the module docstring."""
+    path_info = params.get("PATH_INFO")
+    if path_info:
+        return params.get("SCRIPT_NAME", ""), path_info
+    uri = params.get("REQUEST_URI")
+    if uri:
+        raw = uri.partition("?")[0]
+        if raw.startswith(("http://", "https://")):
+            # absolute-form request target (RFC 9112 3.2.2): keep the path only
+            raw = "/" + raw.split("/", 3)[3] if raw.count("/") >= 3 else "/"
+        path = unquote_to_bytes(raw).decode("latin-1") if "%" in raw else raw
+    else:
+        path = params.get("DOCUMENT_URI") or params.get("SCRIPT_NAME", "")
+    if mount and (path == mount or path.startswith(mount + "/")):
+        return mount, path[len(mount) :]
+    return "", path
+
+
+def url_scheme(params: dict[str, str]) -> str:
+    if params.get("HTTPS", "").lower() in _TRUE_HTTPS:
+        return "https"
+    scheme = params.get("REQUEST_SCHEME", "").lower()
+    return scheme if scheme in ("http", "https") else "http"
+
+
+def build_environ(
+    params: dict[str, str],
+    body: Any,
+    errors: Any,
+    *,
+    mount: str = "",
+    multithread: bool = False,
+    multiprocess: bool = True,
+    file_wrapper: Any = None,
+) -> dict[str, Any]:
+    """The WSGI environ for one request.
+
+    ``params`` is not modified. The web server's own variables are kept
+    (DOCUMENT_ROOT, REMOTE_USER, SCRIPT_FILENAME...), with these changes:
+    SCRIPT_NAME/PATH_INFO derived as above; an empty CONTENT_LENGTH (a chunked
+    upload behind nginx) removed, because PEP 3333 allows it absent and many
+    frameworks choke on ``int("")``; HTTP_CONTENT_TYPE and HTTP_CONTENT_LENGTH
+    (nginx passes every header) removed, as PEP 3333 wants them only without
+    the prefix; SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL and QUERY_STRING
+    given defaults when a client such as cgi-fcgi leaves them out.
+    """
+    environ: dict[str, Any] = dict(params)
+    environ["SCRIPT_NAME"], environ["PATH_INFO"] = split_path(params, mount)
+    if not environ.get("CONTENT_LENGTH"):
+        environ.pop("CONTENT_LENGTH", None)
+    environ.pop("HTTP_CONTENT_TYPE", None)
+    environ.pop("HTTP_CONTENT_LENGTH", None)
+    environ.setdefault("QUERY_STRING", "")
+    environ.setdefault("SERVER_PROTOCOL", "HTTP/1.0")
+    if not environ.get("SERVER_NAME"):
+        environ["SERVER_NAME"] = "localhost"
+    if not environ.get("SERVER_PORT"):
+        environ["SERVER_PORT"] = "443" if url_scheme(params) == "https" else "80"
+    environ["wsgi.version"] = (1, 0)
+    environ["wsgi.url_scheme"] = url_scheme(params)
+    environ["wsgi.input"] = body
+    environ["wsgi.input_terminated"] = True
+    environ["wsgi.errors"] = errors
+    environ["wsgi.multithread"] = multithread
+    environ["wsgi.multiprocess"] = multiprocess
+    environ["wsgi.run_once"] = False
+    if file_wrapper is not None:
+        environ["wsgi.file_wrapper"] = file_wrapper
+    return environ
+
+
+def check_status(status: Any) -> str:
+    if type(status) is not str:
+        raise BadResponse(f"status must be a str, got {type(status).__name__}: {status!r}")
+    if not _STATUS.match(status):
+        raise BadResponse(f"malformed status {status!r} (want e.g. '200 OK')")
+    return status
+
+
+def check_headers(headers: Any) -> list[tuple[str, str]]:
+    """Validate response headers; return them as a list.
+
+    Rejects what would corrupt the response or hand the client's connection
+    to the app: non-str names or values, names that are not tokens, values
+    with CR, LF or NUL (header injection), characters outside latin-1, and
+    hop-by-hop headers.
+    """
+    if type(headers) is not list:
+        raise BadResponse(f"headers must be a list, got {type(headers).__name__}")
+    for item in headers:
+        if type(item) is not tuple or len(item) != 2:
+            raise BadResponse(f"header {item!r} is not a (name, value) tuple")
+        name, value = item
+        if type(name) is not str or type(value) is not str:
+            raise BadResponse(f"header {item!r}: name and value must be str")
+        if not _TOKEN.match(name):
+            raise BadResponse(f"header name {name!r} is not a valid token")
+        if _BAD_VALUE.search(value):
+            raise BadResponse(f"header {name}: value {value!r} contains control characters (CR/LF/NUL)")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise BadResponse(f"header {name}: value {value!r} is not latin-1") from None
+        if name.lower() in HOP_BY_HOP:
+            raise BadResponse(f"hop-by-hop header {name!r} is not allowed in a WSGI response")
+    return headers
+
+
+class StartResponse:
+    """PEP 3333 ``start_response`` for one request.
+
+    The runner sets ``headers_sent`` once the head went to the web server;
+    after that only a call with ``exc_info`` is allowed, and it re-raises the
+    app's exception (the PEP's rule), so the runner aborts the response.
+    """
+
+    __slots__ = ("status", "headers", "headers_sent", "write")
+
+    def __init__(self, write: Callable[[bytes], None]) -> None:
+        self.status: str | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.headers_sent = False
+        self.write = write
+
+    def __call__(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+        if exc_info is not None:
+            try:
+                if self.headers_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None  # break the frame <-> traceback cycle
+        elif self.status is not None:
+            raise BadResponse("start_response called a second time without exc_info")
+        self.status = check_status(status)
+        self.headers = check_headers(headers)
+        return self.write
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: iterates a file-like object in blocks.
+
+    FastCGI frames every byte in records, so the file is read in blocks and
+    sent through the normal path; the runner recognises the wrapper so that a
+    protocol that can hand the file to the kernel (HTTP, with sendfile) may.
+    """
+
+    def __init__(self, filelike: IO[bytes], blksize: int = 64 * 1024) -> None:
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self) -> Iterator[bytes]:
+        read = self.filelike.read
+        while True:
+            block = read(self.blksize)
+            if not block:
+                return
+            yield block
