@@ -1,0 +1,912 @@
+"""The settings registry: every setting is declared once, in :data:`SETTINGS`.
+
+Rule 1: each :class:`Setting` record is the only place a setting is written down. The
+INI reader, the ``--flags``, the ``FCGIGATE_*`` environment overrides, the effective
+configuration printed by :meth:`Config.describe` and ``docs/settings.md`` are all
+derived from it (``python -m fcgigate.config --docs`` renders the docs).
+
+Rule 2: this is a ground-floor module. It imports nothing from fcgigate, and importing
+it has no side effect; validating a value never touches the filesystem or the network
+(a config can be checked on a machine other than the one that will run it).
+
+Precedence is CLI > environment > file > default. Every error is a :class:`ConfigError`
+whose text is one line naming where the value came from and the setting, e.g.
+``conf/dev.ini:12: setting 'threads': expected an integer >= 0, got 'abc'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import inspect
+import ipaddress
+import keyword
+import math
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+SECTION = "fcgigate"
+ENV_PREFIX = "FCGIGATE_"
+DOCS_HEADER = "<!-- generated from fcgigate/config.py by `make docs`; edit the registry, not this file -->"
+
+
+class ConfigError(Exception):
+    """A configuration problem; ``str(error)`` is one line fit to show an operator."""
+
+
+# --------------------------------------------------------------------------- validators
+# Each validator takes the text an operator wrote or an already-typed value (defaults,
+# tests, callers building a Config in code) and returns the typed value, or raises
+# ValueError with the reason. The first line of its docstring says what it accepts and
+# is copied into docs/settings.md, so parameterised validators set theirs.
+
+Validator = Callable[[Any], Any]
+
+
+def _expected(what: str, value: object) -> ValueError:
+    # repr() keeps the message on one line even when the value holds a newline.
+    return ValueError(f"expected {what}, got {value!r}")
+
+
+def as_int(minimum: int = 0) -> Validator:
+    def check(value: str | int) -> int:
+        what = f"an integer >= {minimum}"
+        if isinstance(value, bool):  # bool is an int subclass, but True threads is a bug
+            raise _expected(what, value)
+        try:
+            number = value if isinstance(value, int) else int(str(value).strip(), 10)
+        except ValueError:
+            raise _expected(what, value) from None
+        if number < minimum:
+            raise _expected(what, value)
+        return number
+
+    check.__doc__ = f"An integer >= {minimum}."
+    return check
+
+
+_BOOLS = dict.fromkeys(("true", "yes", "on", "1"), True) | dict.fromkeys(("false", "no", "off", "0"), False)
+
+
+def as_bool(value: str | bool) -> bool:
+    """`true`/`false`, `yes`/`no`, `on`/`off` or `1`/`0`."""
+    if isinstance(value, bool):
+        return value
+    try:
+        return _BOOLS[str(value).strip().lower()]
+    except KeyError:
+        raise _expected("true/false, yes/no, on/off or 1/0", value) from None
+
+
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_SIZE_RE = re.compile(r"([0-9]+)\s*([kmg]?)", re.IGNORECASE)
+
+
+def as_size(value: str | int) -> int:
+    """A byte count, or a whole number with `k`, `m` or `g` (powers of 1024): `65536`, `64k`, `1g`."""
+    what = "a size like 65536, 64k, 1m or 1g"
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise _expected(what, value)
+        return value
+    match = _SIZE_RE.fullmatch(str(value).strip()) if isinstance(value, str) else None
+    if match is None:
+        raise _expected(what, value)
+    return int(match[1]) * _SIZE_UNITS[match[2].lower()]
+
+
+_SECONDS_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+_SECONDS_RE = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([smh]?)", re.IGNORECASE)
+
+
+def as_seconds(value: str | float) -> float:
+    """A duration >= 0 in seconds, or with `s`, `m` or `h`: `30`, `2.5`, `30s`, `5m`."""
+    what = "a duration like 30, 2.5, 30s or 5m"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not (math.isfinite(value) and value >= 0):
+            raise _expected(what, value)
+        return float(value)
+    match = _SECONDS_RE.fullmatch(str(value).strip()) if isinstance(value, str) else None
+    if match is None:
+        raise _expected(what, value)
+    return float(match[1]) * _SECONDS_UNITS[match[2].lower()]
+
+
+def as_octal(value: str | int) -> int:
+    """File permissions in octal, e.g. `0660` (`0o660` and `660` work too)."""
+    what = "an octal mode like 0660"
+    if isinstance(value, int) and not isinstance(value, bool):
+        mode = value
+    elif isinstance(value, str) and re.fullmatch(r"(0o?)?[0-7]+", value.strip(), re.IGNORECASE):
+        text = value.strip().lower()
+        mode = int(text[2:] if text.startswith("0o") else text, 8)
+    else:
+        raise _expected(what, value)
+    if not 0 <= mode <= 0o7777:
+        raise _expected(what, value)
+    return mode
+
+
+def as_choice(*choices: str) -> Validator:
+    def check(value: str) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise _expected("one of " + ", ".join(choices), value)
+        return text
+
+    check.__doc__ = "One of " + ", ".join(f"`{choice}`" for choice in choices) + "."
+    return check
+
+
+def as_path(value: str) -> str:
+    """A file or directory path (checked when it is used, not here)."""
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise _expected("a path", value)
+    return value.strip()
+
+
+def as_path_list(value: str | Iterable[str]) -> tuple[str, ...]:
+    """Paths separated by commas or `os.pathsep` (`:` on POSIX); may be empty."""
+    items = re.split(f"[,{re.escape(os.pathsep)}\n]", value) if isinstance(value, str) else list(value)
+    if not all(isinstance(item, str) for item in items):
+        raise _expected("a list of paths", value)
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def as_optional(inner: Validator) -> Validator:
+    """Wrap a validator so that an empty value (or None) means "not set" (None)."""
+
+    def check(value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return inner(value)
+
+    check.__doc__ = _first_line(inner.__doc__) + " Empty: not set."
+    return check
+
+
+def _dotted(text: str) -> bool:
+    parts = text.split(".")
+    return all(part.isidentifier() and not keyword.iskeyword(part) for part in parts)
+
+
+def as_app(value: str) -> str:
+    """`package.module:callable`, or `package.module:factory()` to call a factory."""
+    text = value.strip() if isinstance(value, str) else ""
+    module, colon, attribute = text.partition(":")
+    attribute = attribute[:-2] if attribute.endswith("()") else attribute
+    if not (colon and _dotted(module) and _dotted(attribute)):
+        raise _expected("'package.module:callable' or 'package.module:factory()'", value)
+    return text
+
+
+def as_mount(value: str) -> str:
+    """Empty, or a URL path with a leading slash and no trailing slash: `/app`."""
+    if not isinstance(value, str):
+        raise _expected("a URL path", value)
+    text = value.strip()
+    well_formed = text == "" or (text.startswith("/") and not text.endswith("/"))
+    if not well_formed or re.search(r"[\s?#]", text):
+        raise _expected("'' (the root) or a path like /app, without a trailing slash", value)
+    return text
+
+
+def as_log_target(value: str) -> str:
+    """`-` for stderr, or a file path."""
+    return as_path(value)
+
+
+@dataclass(frozen=True)
+class BindAddress:
+    """One listener, parsed from a bind URL.
+
+    ``url`` is the normalised spelling (lower-case scheme, compressed IPv6 literal),
+    so two spellings of one address compare equal. TCP listeners have ``host`` and
+    ``port`` (0 asks the kernel for a free port); unix ones have an absolute ``path``.
+    """
+
+    url: str
+    protocol: str  # "fastcgi"; "http" comes with the HTTP listener
+    family: str  # "tcp" or "unix"
+    host: str | None = None
+    port: int | None = None
+    path: str | None = None
+
+    def __str__(self) -> str:
+        return self.url
+
+
+_HOSTNAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+_KNOWN_SCHEMES = {"fastcgi": "tcp", "fastcgi+unix": "unix"}
+_FUTURE_SCHEMES = {"http", "http+unix"}
+
+
+def parse_bind_url(url: str) -> BindAddress:
+    """Parse one bind URL; ValueError names the URL and what is wrong with it."""
+
+    def bad(why: str) -> ValueError:
+        return ValueError(f"bind URL {url!r}: {why}")
+
+    scheme, sep, rest = url.strip().partition("://")
+    scheme = scheme.lower()
+    if not sep:
+        raise bad("missing scheme, write e.g. fastcgi://127.0.0.1:9000 or fastcgi+unix:///run/fcgigate.sock")
+    if scheme in _FUTURE_SCHEMES:
+        raise bad(f"{scheme}:// listeners are not supported yet")
+    if scheme not in _KNOWN_SCHEMES:
+        raise bad(f"unknown scheme {scheme!r} (expected fastcgi or fastcgi+unix)")
+    if _KNOWN_SCHEMES[scheme] == "unix":
+        if not rest:
+            raise bad("missing socket path")
+        if not rest.startswith("/"):
+            raise bad("the socket path must be absolute: fastcgi+unix:///run/fcgigate.sock")
+        if "\0" in rest:
+            raise bad("NUL byte in the socket path")
+        return BindAddress(f"{scheme}://{rest}", "fastcgi", "unix", path=rest)
+
+    if rest.startswith("["):  # [IPv6]:port
+        literal, bracket, after = rest[1:].partition("]")
+        if not bracket:
+            raise bad("missing ']' after the IPv6 address")
+        try:
+            host = str(ipaddress.IPv6Address(literal))
+        except ValueError:
+            raise bad(f"{literal!r} is not an IPv6 address") from None
+        if not after.startswith(":"):
+            raise bad("missing port, e.g. [::1]:9000" if not after else f"unexpected {after!r} after ']'")
+        port_text = after[1:]
+        shown = f"[{host}]"
+    else:
+        if re.search(r"[/?#]", rest):
+            raise bad("unexpected path or query: a TCP bind URL is just fastcgi://HOST:PORT")
+        host, colon, port_text = rest.rpartition(":")
+        if not colon:
+            raise bad("missing port, e.g. fastcgi://127.0.0.1:9000")
+        if ":" in host:
+            raise bad("put an IPv6 address in brackets: fastcgi://[::1]:9000")
+        if not host:
+            raise bad("missing host (use 0.0.0.0 for every IPv4 address)")
+        if not _HOSTNAME_RE.fullmatch(host):
+            raise bad(f"invalid host {host!r}")
+        host = host.lower()
+        shown = host
+    if not (port_text.isascii() and port_text.isdigit()):
+        raise bad(f"port {port_text!r} is not a number" if port_text else "missing port")
+    port = int(port_text)
+    if port > 65535:
+        raise bad(f"port {port} is out of range 0-65535")
+    return BindAddress(f"{scheme}://{shown}:{port}", "fastcgi", "tcp", host=host, port=port)
+
+
+def as_bind(value: str | BindAddress | Iterable[str | BindAddress]) -> tuple[BindAddress, ...]:
+    """URLs separated by commas or newlines: `fastcgi://HOST:PORT`, `fastcgi+unix:///PATH`."""
+    if isinstance(value, (str, BindAddress)):
+        items: list[str | BindAddress] = [value]
+    else:
+        items = list(value)
+    addresses: list[BindAddress] = []
+    for item in items:
+        if isinstance(item, BindAddress):
+            addresses.append(item)
+        elif isinstance(item, str):
+            # An empty entry ("a,,b", a trailing comma) is harmless: skip it.
+            addresses.extend(parse_bind_url(url) for url in re.split(r"[,\n]", item) if url.strip())
+        else:
+            raise _expected("bind URLs", value)
+    if not addresses:
+        raise _expected("at least one URL like fastcgi://127.0.0.1:9000", value)
+    seen: set[str] = set()
+    for address in addresses:
+        if address.url in seen:
+            raise ValueError(f"bind URL {address.url!r} is listed twice")
+        seen.add(address.url)
+    return tuple(addresses)
+
+
+# --------------------------------------------------------------------------- formatting
+# The inverse of the validators: typed value -> the text an operator would write, so
+# that describe() can be pasted back into an INI file and the docs show real spellings.
+
+
+def _format_size(value: int) -> str:
+    for unit in "gmk":
+        if value and value % _SIZE_UNITS[unit] == 0:
+            return f"{value // _SIZE_UNITS[unit]}{unit}"
+    return str(value)
+
+
+def _format_seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+_FORMATTERS: dict[str, Callable[[Any], str]] = {
+    "int": str,
+    "bool": lambda value: "true" if value else "false",
+    "str": str,
+    "size": _format_size,
+    "seconds": _format_seconds,
+    "path": str,
+    "list": ", ".join,
+    "bind": lambda value: ", ".join(address.url for address in value),
+    "octal": lambda value: f"0{value:o}",
+    "choice": str,
+}
+_METAVARS = {
+    "int": "N", "bool": "BOOL", "str": "TEXT", "size": "SIZE", "seconds": "SECONDS", "path": "PATH",
+    "list": "PATHS", "bind": "URLS", "octal": "MODE", "choice": "CHOICE",
+}  # fmt: skip
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().split("\n", 1)[0].strip()
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting. ``help``'s first line is the short help (``--help``); the rest is
+    the longer text for docs/settings.md. ``default`` is already typed (None: not set)."""
+
+    name: str
+    section: str
+    kind: str
+    default: Any
+    validator: Validator
+    help: str
+    metavar: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in _FORMATTERS:
+            raise ValueError(f"setting {self.name!r}: unknown kind {self.kind!r}")
+
+    @property
+    def cli_flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env_name(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def short_help(self) -> str:
+        return _first_line(self.help)
+
+    @property
+    def long_help(self) -> str:
+        return inspect.cleandoc(self.help).partition("\n")[2].strip()
+
+    @property
+    def accepts(self) -> str:
+        return _first_line(self.validator.__doc__)
+
+    @property
+    def value_name(self) -> str:
+        return self.metavar or _METAVARS[self.kind]
+
+    @property
+    def default_text(self) -> str:
+        """The default as docs and ``--help`` show it."""
+        if self.default is None:
+            return "not set"
+        return self.format(self.default) or "empty"
+
+    def parse(self, value: Any) -> Any:
+        return self.validator(value)
+
+    def format(self, value: Any) -> str:
+        """The INI spelling of a typed value; "" for not set."""
+        return "" if value is None else _FORMATTERS[self.kind](value)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # Application
+    Setting(
+        name="app",
+        section="Application",
+        kind="str",
+        default=None,
+        validator=as_optional(as_app),
+        help="""\
+        The WSGI application, as `package.module:callable`.
+        Write `package.module:create_app()` to call a factory with no arguments and serve what it
+        returns. Only the syntax is checked when the configuration is loaded; each worker imports
+        the app after `chdir` and `pythonpath` apply. fcgigate will not serve without it.""",
+        metavar="MODULE:CALLABLE",
+    ),
+    Setting(
+        name="chdir",
+        section="Application",
+        kind="path",
+        default=None,
+        validator=as_optional(as_path),
+        help="""\
+        Directory to change to before importing the app.
+        Not set: stay in the directory fcgigate was started from.""",
+    ),
+    Setting(
+        name="pythonpath",
+        section="Application",
+        kind="list",
+        default=(),
+        validator=as_path_list,
+        help="""\
+        Directories prepended to `sys.path` before importing the app.""",
+    ),
+    Setting(
+        name="mount",
+        section="Application",
+        kind="str",
+        default="",
+        validator=as_mount,
+        help="""\
+        URL prefix the app lives under, e.g. `/app`; it becomes `SCRIPT_NAME`.
+        Empty (the default) mounts the app at the root.""",
+        metavar="PREFIX",
+    ),
+    # Listeners
+    Setting(
+        name="bind",
+        section="Listeners",
+        kind="bind",
+        default=as_bind("fastcgi://127.0.0.1:9000"),
+        validator=as_bind,
+        help="""\
+        Where to listen: one or more URLs, separated by commas or on continuation lines.
+        `fastcgi://127.0.0.1:9000` is a TCP listener (write `fastcgi://[::1]:9000` for IPv6;
+        port 0 asks the kernel for a free port). `fastcgi+unix:///run/fcgigate.sock` is a unix
+        socket; its path must be absolute. `http://` listeners are not supported yet.""",
+    ),
+    Setting(
+        name="backlog",
+        section="Listeners",
+        kind="int",
+        default=2048,
+        validator=as_int(minimum=1),
+        help="""\
+        Listen backlog: connections the kernel queues before a worker accepts them.
+        The kernel caps it at `net.core.somaxconn`.""",
+    ),
+    Setting(
+        name="socket_mode",
+        section="Listeners",
+        kind="octal",
+        default=0o660,
+        validator=as_octal,
+        help="""\
+        Permissions of the unix sockets fcgigate creates.
+        The web server's user must be able to write to the socket: with the default, 0660, give
+        it the socket's group.""",
+    ),
+    # Threads
+    Setting(
+        name="threads",
+        section="Threads",
+        kind="int",
+        default=0,
+        validator=as_int(minimum=0),
+        help="""\
+        Application threads per worker; 0 calls the app inline on the event loop.
+        0 is fastest for apps that never block. With N > 0 each worker calls the app in a pool of
+        N threads, created inside the worker after the last fork, so threads and `daemon` mode
+        mix safely.""",
+    ),
+    Setting(
+        name="loop",
+        section="Threads",
+        kind="choice",
+        default="auto",
+        validator=as_choice("auto", "asyncio", "uvloop"),
+        help="""\
+        Event loop implementation: `auto` picks uvloop when it is installed, else asyncio.""",
+        metavar="LOOP",
+    ),
+    # FastCGI limits
+    Setting(
+        name="fastcgi_max_params_size",
+        section="FastCGI limits",
+        kind="size",
+        default=256 * 1024,
+        validator=as_size,
+        help="""\
+        Most bytes of FastCGI PARAMS (the CGI environment) one request may send.
+        A request with a larger PARAMS stream fails.""",
+    ),
+    Setting(
+        name="fastcgi_max_params",
+        section="FastCGI limits",
+        kind="int",
+        default=1000,
+        validator=as_int(minimum=1),
+        help="""\
+        Most name-value pairs in one request's PARAMS.""",
+    ),
+    Setting(
+        name="fastcgi_max_requests_per_connection",
+        section="FastCGI limits",
+        kind="int",
+        default=0,
+        validator=as_int(minimum=0),
+        help="""\
+        Requests served on one kept-open FastCGI connection before it is closed; 0 = unlimited.
+        The connection is closed once idle after that many requests, and the web server opens a
+        fresh one.""",
+    ),
+    Setting(
+        name="fastcgi_max_concurrent_requests",
+        section="FastCGI limits",
+        kind="int",
+        default=64,
+        validator=as_int(minimum=1),
+        help="""\
+        Requests multiplexed at once on one FastCGI connection.
+        Past it, a new request is refused with `FCGI_OVERLOADED`. nginx never multiplexes; this
+        bounds clients that do.""",
+    ),
+    Setting(
+        name="stderr_limit",
+        section="FastCGI limits",
+        kind="size",
+        default=64 * 1024,
+        validator=as_size,
+        help="""\
+        Bytes of `wsgi.errors` output per request forwarded to the web server as FCGI_STDERR.
+        The rest goes to the error log only.""",
+    ),
+    # Requests
+    Setting(
+        name="max_body_size",
+        section="Requests",
+        kind="size",
+        default=1024**3,
+        validator=as_size,
+        help="""\
+        Largest request body accepted; 0 = unlimited.
+        A larger body is answered with 413 Request Entity Too Large.""",
+    ),
+    Setting(
+        name="body_memory_limit",
+        section="Requests",
+        kind="size",
+        default=1024**2,
+        validator=as_size,
+        help="""\
+        Bytes of unread request body kept in memory.
+        Past it the body spills to a temporary file or, with `threads` > 0, the upload is paused
+        until the app reads `wsgi.input`.""",
+    ),
+    Setting(
+        name="idle_timeout",
+        section="Requests",
+        kind="seconds",
+        default=75.0,
+        validator=as_seconds,
+        help="""\
+        Seconds a connection with no request in progress is kept open.
+        The default is above nginx's 60 s upstream `keepalive_timeout`, so nginx closes idle kept
+        connections first and never sends a request on one we are closing.""",
+    ),
+    Setting(
+        name="graceful_timeout",
+        section="Requests",
+        kind="seconds",
+        default=30.0,
+        validator=as_seconds,
+        help="""\
+        On SIGTERM, how long in-flight requests may take before they are cut.""",
+    ),
+    # Logging
+    Setting(
+        name="error_log",
+        section="Logging",
+        kind="path",
+        default="-",
+        validator=as_log_target,
+        help="""\
+        Where the error log goes: `-` for stderr, or a file path.""",
+    ),
+    Setting(
+        name="log_level",
+        section="Logging",
+        kind="choice",
+        default="info",
+        validator=as_choice("debug", "info", "warning", "error", "critical"),
+        help="""\
+        Least severe level written to the error log.""",
+        metavar="LEVEL",
+    ),
+)
+SETTINGS_BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
+
+
+# --------------------------------------------------------------------------- Config
+
+
+class Config:
+    """The effective, validated configuration; read-only.
+
+    Each setting is an attribute holding its typed value. The annotations below exist
+    for type checkers only; a unit test keeps them in step with :data:`SETTINGS`.
+    """
+
+    app: str | None
+    chdir: str | None
+    pythonpath: tuple[str, ...]
+    mount: str
+    bind: tuple[BindAddress, ...]
+    backlog: int
+    socket_mode: int
+    threads: int
+    loop: str
+    fastcgi_max_params_size: int
+    fastcgi_max_params: int
+    fastcgi_max_requests_per_connection: int
+    fastcgi_max_concurrent_requests: int
+    stderr_limit: int
+    max_body_size: int
+    body_memory_limit: int
+    idle_timeout: float
+    graceful_timeout: float
+    error_log: str
+    log_level: str
+
+    path: str | None  # the INI file read, if any
+    _sources: dict[str, str]
+
+    def __init__(
+        self, values: Mapping[str, Any], sources: Mapping[str, str], path: str | None = None
+    ) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "_sources", dict(sources))
+        for setting in SETTINGS:
+            object.__setattr__(self, setting.name, values[setting.name])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Config is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Config is read-only")
+
+    def __repr__(self) -> str:
+        return f"<Config path={self.path!r}>"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Setting name -> typed value, in registry order."""
+        return {setting.name: getattr(self, setting.name) for setting in SETTINGS}
+
+    def source(self, name: str) -> str:
+        """Where a value came from: ``conf/dev.ini:12``, ``env FCGIGATE_THREADS``,
+        ``--threads`` or ``default``."""
+        return self._sources[name]
+
+    def describe(self) -> str:
+        """The effective configuration as an INI file that loads back to the same values."""
+        lines = [
+            (f"{s.name} = {s.format(getattr(self, s.name))}".rstrip(), self.source(s.name)) for s in SETTINGS
+        ]
+        width = max(len(text) for text, _ in lines) + 2
+        body = [f"{text.ljust(width)}# {source}" for text, source in lines]
+        return "\n".join([f"[{SECTION}]", *body]) + "\n"
+
+
+# --------------------------------------------------------------------------- INI reader
+# configparser forgets line numbers, and "file:line" is the point of our errors, so we
+# read the small INI subset we document ourselves: [sections], "key = value" or
+# "key: value", full-line comments (# or ;), inline comments after whitespace, and
+# continuation lines indented deeper than their key. Only [fcgigate] is kept; other
+# sections (shared files) are checked for syntax and otherwise ignored.
+
+_INLINE_COMMENT_RE = re.compile(r"\s[#;].*$")
+
+
+def _read_ini(path: str) -> list[tuple[str, str, int]]:
+    """Return ``(key, value, line)`` for each entry of the [fcgigate] section."""
+    try:
+        with open(path, encoding="utf-8-sig") as file:
+            text = file.read()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config file: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+
+    entries: dict[str, tuple[int, list[str]]] = {}  # key -> (line number, value lines)
+    section: str | None = None
+    section_line = 0
+    current: list[str] | None = None  # the value lines that continuation lines extend
+    current_indent = 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        stripped = raw.strip()
+        if not stripped or stripped[0] in "#;":
+            continue  # as in configparser, indentation alone says whether a value goes on
+        line = _INLINE_COMMENT_RE.sub("", stripped)
+        indent = len(raw) - len(raw.lstrip())
+        if current is not None and indent > current_indent:
+            current.append(line)
+            continue
+        current = None
+        if line.startswith("["):
+            if not line.endswith("]") or not line[1:-1].strip():
+                raise ConfigError(f"{path}:{number}: syntax error: expected a section header like [fcgigate]")
+            section = line[1:-1].strip()
+            if section == SECTION:
+                if section_line:
+                    raise ConfigError(
+                        f"{path}:{number}: duplicate section [{SECTION}] (first at line {section_line})"
+                    )
+                section_line = number
+            continue
+        positions = [position for position in (line.find("="), line.find(":")) if position >= 0]
+        key = line[: min(positions)].strip().lower() if positions else ""
+        if not key:
+            raise ConfigError(f"{path}:{number}: syntax error: expected 'name = value', got {stripped!r}")
+        if section is None:
+            raise ConfigError(f"{path}:{number}: {key!r} is outside any section (put [{SECTION}] above it)")
+        current, current_indent = [line[min(positions) + 1 :].strip()], indent
+        if section == SECTION:
+            if key in entries:
+                first = entries[key][0]
+                raise ConfigError(f"{path}:{number}: setting {key!r} given twice (first at line {first})")
+            entries[key] = (number, current)
+    if not section_line:
+        raise ConfigError(f"{path}: no [{SECTION}] section")
+    return [(key, "\n".join(lines).strip(), number) for key, (number, lines) in entries.items()]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _unknown(where: str, name: str, candidates: Mapping[str, str], spelling: str = "") -> ConfigError:
+    """``candidates`` maps setting names to their spelling in the layer at ``where``."""
+    match = difflib.get_close_matches(name, list(candidates), n=1)
+    hint = f" (did you mean {candidates[match[0]]!r}?)" if match else ""
+    return ConfigError(f"{where}: unknown setting{f' {spelling!r}' if spelling else ''}{hint}")
+
+
+def load_config(
+    path: str | os.PathLike[str] | None,
+    cli: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the effective configuration: CLI > environment > file > default.
+
+    ``path`` is an INI file whose [fcgigate] section is read (None: no file). ``cli``
+    maps setting names to the text given on the command line (see :func:`cli_values`).
+    ``environ`` defaults to ``os.environ``; every ``FCGIGATE_*`` name in it must be a
+    setting, so a misspelt override fails loudly instead of being ignored. Raises
+    :class:`ConfigError` for the first problem found, in any layer, even one a higher
+    layer overrides.
+    """
+    values = {setting.name: setting.default for setting in SETTINGS}
+    sources = dict.fromkeys(values, "default")
+
+    def apply(setting: Setting, raw: str, where: str, source: str) -> None:
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ValueError as error:
+            raise ConfigError(f"{where}: setting {setting.name!r}: {error}") from None
+        sources[setting.name] = source
+
+    file = None if path is None else os.fspath(path)
+    if file is not None:
+        names = {name: name for name in SETTINGS_BY_NAME}
+        for key, raw, number in _read_ini(file):
+            where = f"{file}:{number}"
+            if key not in SETTINGS_BY_NAME:
+                raise _unknown(where, key, names, spelling=key)
+            apply(SETTINGS_BY_NAME[key], raw, where, where)
+
+    environ = os.environ if environ is None else environ
+    env_names = {setting.name: setting.env_name for setting in SETTINGS}
+    for variable, raw in environ.items():
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        name = variable[len(ENV_PREFIX) :].lower()
+        if name not in SETTINGS_BY_NAME or variable != SETTINGS_BY_NAME[name].env_name:
+            raise _unknown(variable, name, env_names)
+        apply(SETTINGS_BY_NAME[name], raw, variable, f"env {variable}")
+
+    flags = {setting.name: setting.cli_flag for setting in SETTINGS}
+    for name, raw in (cli or {}).items():
+        if name not in SETTINGS_BY_NAME:
+            raise _unknown(f"--{name.replace('_', '-')}", name, flags)
+        flag = SETTINGS_BY_NAME[name].cli_flag
+        apply(SETTINGS_BY_NAME[name], raw, flag, flag)
+
+    return Config(values, sources, file)
+
+
+# --------------------------------------------------------------------------- argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one ``--flag VALUE`` per setting, grouped by section.
+
+    Flags default to ``argparse.SUPPRESS`` so that :func:`cli_values` sees only what
+    the user typed; every flag takes a value, booleans included (``--flag true``), so
+    that CLI, env and file all accept the same spellings.
+    """
+    groups: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if setting.section not in groups:
+            groups[setting.section] = parser.add_argument_group(setting.section)
+        groups[setting.section].add_argument(
+            setting.cli_flag,
+            dest=setting.name,
+            default=argparse.SUPPRESS,
+            metavar=setting.value_name,
+            help=f"{setting.short_help} (default: {setting.default_text})".replace("%", "%%"),
+        )
+
+
+def cli_values(namespace: argparse.Namespace) -> dict[str, str]:
+    """The settings given on the command line, as ``{name: text}`` for :func:`load_config`."""
+    return {
+        setting.name: getattr(namespace, setting.name)
+        for setting in SETTINGS
+        if hasattr(namespace, setting.name)
+    }
+
+
+# --------------------------------------------------------------------------- docs
+
+
+def render_docs() -> str:
+    """docs/settings.md, in Markdown."""
+    out = [
+        DOCS_HEADER,
+        "",
+        "# Settings",
+        "",
+        "Every setting can be given in three places. The first that has it wins:",
+        "",
+        "1. the command line: `--threads 4`;",
+        "2. the environment: `FCGIGATE_THREADS=4`;",
+        f"3. the `[{SECTION}]` section of the INI file: `threads = 4`;",
+        "",
+        "and otherwise the default applies. In the INI file, `name: value` works too, a line",
+        "starting with `#` or `;` is a comment (so is `#` or `;` after whitespace), and a value",
+        "may continue on following lines indented deeper than its name. Other sections are",
+        "ignored. Every `FCGIGATE_` variable must name a setting. A bad value stops fcgigate",
+        "with one line that says where it was written, which setting, and why.",
+        "",
+    ]
+    sections = list(dict.fromkeys(setting.section for setting in SETTINGS))
+    for section in sections:
+        out += [f"## {section}", ""]
+        for s in (setting for setting in SETTINGS if setting.section == section):
+            default = s.default_text if s.default_text in ("not set", "empty") else f"`{s.default_text}`"
+            out += [
+                f"### `{s.name}`",
+                "",
+                s.short_help,
+                "",
+                f"- Type: {s.kind}. {s.accepts}",
+                f"- Default: {default}",
+                f"- INI `{s.name} = {s.value_name}`, CLI `{s.cli_flag} {s.value_name}`, "
+                f"env `{s.env_name}={s.value_name}`",
+                "",
+            ]
+            if s.long_help:
+                out += [s.long_help, ""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m fcgigate.config --docs`` prints docs/settings.md."""
+    parser = argparse.ArgumentParser(prog="python -m fcgigate.config", description=main.__doc__)
+    parser.add_argument("--docs", action="store_true", help="print the Markdown for docs/settings.md")
+    args = parser.parse_args(argv)
+    if not args.docs:
+        parser.print_usage(sys.stderr)
+        return 2
+    sys.stdout.write(render_docs())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
