@@ -485,6 +485,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     # Threads
     Setting(
+        name="max_connections",
+        section="Listeners",
+        kind="int",
+        default=1024,
+        validator=as_int(minimum=1),
+        help="""\
+        Connections one serving process holds open at once.
+        Past it the process stops accepting (new connections wait in the listen backlog, they are
+        not refused) and resumes when a connection closes. It is also the `FCGI_MAX_CONNS` value
+        answered to `FCGI_GET_VALUES`.""",
+    ),
+    Setting(
         name="threads",
         section="Threads",
         kind="int",
@@ -641,6 +653,7 @@ class Config:
     bind: tuple[BindAddress, ...]
     backlog: int
     socket_mode: int
+    max_connections: int
     threads: int
     loop: str
     fastcgi_max_params_size: int

@@ -79,7 +79,7 @@ def load_app(spec: str, chdir: str | None = None, pythonpath: tuple[str, ...] | 
 
 def serve_settings(config: Any) -> ServeSettings:
     threads = config.threads
-    max_conns = getattr(config, "max_connections", 1024)
+    max_conns = config.max_connections
     per_conn = config.fastcgi_max_concurrent_requests
     return ServeSettings(
         mount=config.mount,
@@ -108,12 +108,15 @@ class Acceptor:
     (graceful stop now; capacity-aware accepting in the pre-fork master).
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, factory: Any, url: str) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, factory: Any, url: str,
+                 has_capacity: Any = None) -> None:
         self.loop = loop
         self.sock = sock
         self.factory = factory
         self.url = url
         self.accepting = False
+        self.has_capacity = has_capacity or (lambda: True)
+        self.pending = 0  # accepted, transport not yet made
 
     def start(self) -> None:
         if not self.accepting:
@@ -127,6 +130,11 @@ class Acceptor:
 
     def _on_readable(self) -> None:
         for _ in range(ACCEPT_BATCH):
+            if not self.has_capacity():
+                # Full: leave the rest in the kernel's backlog until a
+                # connection closes (Worker.connection_closed resumes us).
+                self.stop()
+                return
             try:
                 conn, _addr = self.sock.accept()
             except (BlockingIOError, InterruptedError):
@@ -142,13 +150,14 @@ class Acceptor:
                 error_log.debug("accept on %s: %s", self.url, exc)
                 continue
             conn.setblocking(False)
+            self.pending += 1
             task = self.loop.create_task(self.loop.connect_accepted_socket(self.factory, conn))
-            task.add_done_callback(_report_connect_failure)
+            task.add_done_callback(self._connected)
 
-
-def _report_connect_failure(task: asyncio.Task) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        error_log.debug("setting up a connection failed: %s", task.exception())
+    def _connected(self, task: asyncio.Task) -> None:
+        self.pending -= 1
+        if not task.cancelled() and task.exception() is not None:
+            error_log.debug("setting up a connection on %s failed: %s", self.url, task.exception())
 
 
 class Worker:
@@ -193,8 +202,9 @@ class Worker:
         loop.add_signal_handler(signal.SIGTERM, self._request_stop, "graceful")
         for sig in (signal.SIGINT, signal.SIGQUIT):
             loop.add_signal_handler(sig, self._request_stop, "fast")
+        state.on_connection_closed = self._connection_closed
         for sock, url in self.listeners:
-            acceptor = Acceptor(loop, sock, lambda url=url: FastCGIProtocol(state, url), url)
+            acceptor = Acceptor(loop, sock, lambda url=url: FastCGIProtocol(state, url), url, self._has_capacity)
             acceptor.start()
             self.acceptors.append(acceptor)
         error_log.info(
@@ -216,6 +226,15 @@ class Worker:
             await asyncio.sleep(0.1)
         error_log.info("stopped (%s), %d requests served", how, state.requests_served)
         return EXIT_OK
+
+    def _has_capacity(self) -> bool:
+        pending = sum(a.pending for a in self.acceptors)
+        return len(self.state.connections) + pending < self.config.max_connections
+
+    def _connection_closed(self) -> None:
+        if self._stop is not None and not self._stop.done() and self._has_capacity():
+            for acceptor in self.acceptors:
+                acceptor.start()
 
     def _request_stop(self, how: str) -> None:
         if self._stop is not None and not self._stop.done():

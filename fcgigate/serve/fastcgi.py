@@ -111,6 +111,7 @@ class FastCGIProtocol(asyncio.Protocol):
         self.state.connections.discard(self)
         self._abort_all()
         self.flow.close()
+        self.state.on_connection_closed()
 
     def pause_writing(self) -> None:
         self.flow.pause_writing()

@@ -41,3 +41,6 @@ class ServerState:
         self.started = time.monotonic()
         self.stopping = False
         self.runner: Any = None  # set by the worker: serve.runner.Runner
+        # Called by the glue when a connection closes (the worker resumes
+        # accepting if it had stopped at max_connections).
+        self.on_connection_closed: Any = lambda: None

@@ -48,6 +48,7 @@ EXAMPLES: dict[str, tuple[tuple[str, str, str], str, str]] = {
     ),
     "backlog": (("1", "128", "4096"), "0", "an integer >= 1"),
     "socket_mode": (("0600", "0o666", "777"), "0999", "an octal mode"),
+    "max_connections": (("1", "4096", "10000"), "0", "an integer >= 1"),
     "threads": (("1", "8", "16"), "-1", "an integer >= 0"),
     "loop": (("asyncio", "uvloop", "ASYNCIO"), "trio", "one of auto, asyncio, uvloop"),
     "fastcgi_max_params_size": (("1k", "512k", "1000"), "1.5m", "a size like"),
@@ -499,7 +500,7 @@ def test_defaults() -> None:
     expected: dict[str, Any] = {
         "app": None, "chdir": None, "pythonpath": (), "mount": "",
         "bind": (BindAddress("fastcgi://127.0.0.1:9000", "fastcgi", "tcp", "127.0.0.1", 9000),),
-        "backlog": 2048, "socket_mode": 0o660, "threads": 0, "loop": "auto",
+        "backlog": 2048, "socket_mode": 0o660, "max_connections": 1024, "threads": 0, "loop": "auto",
         "fastcgi_max_params_size": 256 * 1024, "fastcgi_max_params": 1000,
         "fastcgi_max_requests_per_connection": 0, "fastcgi_max_concurrent_requests": 64,
         "stderr_limit": 64 * 1024, "max_body_size": 1 << 30, "body_memory_limit": 1 << 20,
