@@ -20,8 +20,8 @@ away raises :class:`BodyAborted` in the reader instead of blocking forever.
 from __future__ import annotations
 
 import tempfile
-from abc import ABC, abstractmethod
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 
 READ_CHUNK = 64 * 1024

@@ -1,8 +1,8 @@
 """The ``fcgigate`` command: argv -> Config -> Master.
 
-    fcgigate [-c FILE] [--SETTING VALUE ...] [APP]     run
-    fcgigate check -c FILE [...]  (or --check)          validate, import the app, print
-                                                        the effective config; exit 0/1
+fcgigate [-c FILE] [--SETTING VALUE ...] [APP]     run
+fcgigate check -c FILE [...]  (or --check)          validate, import the app, print
+                                                    the effective config; exit 0/1
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-c", "--config", metavar="FILE", help="the INI file to read")
     parser.add_argument("--check", action="store_true", help="check the configuration and the app, then exit")
     parser.add_argument("--version", action="version", version=f"fcgigate {__version__}")
-    parser.add_argument("app_arg", nargs="?", metavar="APP", help="the app, as module:callable (same as --app)")
+    parser.add_argument(
+        "app_arg", nargs="?", metavar="APP", help="the app, as module:callable (same as --app)"
+    )
     add_arguments(parser)
     return parser
 
@@ -50,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     where = config.path or "(no file)"
     if not config.app:
-        print(f"fcgigate: {where}: setting 'app' is required (app = package.module:callable)", file=sys.stderr)
+        print(
+            f"fcgigate: {where}: setting 'app' is required (app = package.module:callable)", file=sys.stderr
+        )
         return 1
     if check:
         ok, problem = check_app(config)

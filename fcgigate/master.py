@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from fcgigate import sockets
@@ -36,8 +38,12 @@ def check_no_threads(where: str) -> None:
     anything waiting on it would hang: the flup bug this project exists to fix.
     """
     if threading.active_count() != 1:
-        names = ", ".join(sorted(t.name for t in threading.enumerate() if t is not threading.current_thread()))
-        raise ForkSafetyError(f"{where}: threads already running ({names}); no thread may start before the last fork")
+        names = ", ".join(
+            sorted(t.name for t in threading.enumerate() if t is not threading.current_thread())
+        )
+        raise ForkSafetyError(
+            f"{where}: threads already running ({names}); no thread may start before the last fork"
+        )
 
 
 class Master:
@@ -57,14 +63,38 @@ class Master:
             return EXIT_BIND_ERROR
         try:
             check_no_threads("before serving")
-            return Worker(cfg, self.listeners).run()
+            code = Worker(cfg, self.listeners).run()
         finally:
             self.close()
+        exit_past_stuck_threads(code)
+        return code
 
     def close(self) -> None:
         for sock, _url in self.listeners:
             sockets.close(sock)
         self.listeners = []
+
+
+def exit_past_stuck_threads(code: int, patience: float = 1.0) -> None:
+    """Exit now if app threads outlived the graceful stop.
+
+    The pool's threads are not daemons, and Python joins them at exit: one
+    app stuck in a request would hang the stop forever. A thread cannot be
+    killed, so past ``patience`` seconds the process leaves without them.
+    """
+    deadline = time.monotonic() + patience
+    for thread in threading.enumerate():
+        if thread.name.startswith("fcgigate-app"):
+            thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t.name for t in threading.enumerate() if t.name.startswith("fcgigate-app") and t.is_alive()]
+    if stuck:
+        error_log.warning(
+            "%d app threads still busy after the stop (%s); exiting without them",
+            len(stuck),
+            ", ".join(stuck),
+        )
+        logging.shutdown()
+        os._exit(code)
 
 
 _CHECK_APP = """
@@ -84,8 +114,13 @@ def check_app(config: Any, timeout: float = 60.0) -> tuple[bool, str]:
     the child); return (ok, what went wrong)."""
     args = json.dumps([config.app, config.chdir, list(config.pythonpath)])
     try:
-        proc = subprocess.run([sys.executable, "-c", _CHECK_APP, args], capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHECK_APP, args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         return False, f"importing app {config.app!r} took longer than {timeout:.0f} s"
     if proc.returncode == 0:

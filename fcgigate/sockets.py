@@ -89,7 +89,9 @@ def describe(sock: socket.socket, protocol: str = "fastcgi") -> str:
     if sock.family == socket.AF_UNIX:
         return f"{protocol}+unix://{sock.getsockname()}"
     host, port = sock.getsockname()[:2]
-    return f"{protocol}://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{protocol}://{host}:{port}"
+    return (
+        f"{protocol}://[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{protocol}://{host}:{port}"
+    )
 
 
 def close(sock: socket.socket) -> None:

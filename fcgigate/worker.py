@@ -62,7 +62,9 @@ def load_app(spec: str, chdir: str | None = None, pythonpath: tuple[str, ...] | 
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
-            raise AppLoadError(f"app {spec!r}: no module named {exc.name!r} (sys.path: {sys.path[:3]}...)") from None
+            raise AppLoadError(
+                f"app {spec!r}: no module named {exc.name!r} (sys.path: {sys.path[:3]}...)"
+            ) from None
         raise
     obj: Any = module
     for part in target.split("."):
@@ -108,8 +110,14 @@ class Acceptor:
     (graceful stop now; capacity-aware accepting in the pre-fork master).
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, factory: Any, url: str,
-                 has_capacity: Any = None) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sock: socket.socket,
+        factory: Any,
+        url: str,
+        has_capacity: Any = None,
+    ) -> None:
         self.loop = loop
         self.sock = sock
         self.factory = factory
@@ -204,12 +212,18 @@ class Worker:
             loop.add_signal_handler(sig, self._request_stop, "fast")
         state.on_connection_closed = self._connection_closed
         for sock, url in self.listeners:
-            acceptor = Acceptor(loop, sock, lambda url=url: FastCGIProtocol(state, url), url, self._has_capacity)
+            acceptor = Acceptor(
+                loop, sock, lambda url=url: FastCGIProtocol(state, url), url, self._has_capacity
+            )
             acceptor.start()
             self.acceptors.append(acceptor)
         error_log.info(
-            "serving %s on %s (pid %d, %s loop, %s)", cfg.app, ", ".join(url for _, url in self.listeners),
-            os.getpid(), loop_name(loop), f"{cfg.threads} threads" if cfg.threads else "inline, no threads",
+            "serving %s on %s (pid %d, %s loop, %s)",
+            cfg.app,
+            ", ".join(url for _, url in self.listeners),
+            os.getpid(),
+            loop_name(loop),
+            f"{cfg.threads} threads" if cfg.threads else "inline, no threads",
         )
         sweeper = loop.create_task(self._sweep_idle())
         how = await self._stop
@@ -251,8 +265,11 @@ class Worker:
                 conn.close_if_idle(now, 0.0)
             await asyncio.sleep(0.05)
         if state.connections:
-            error_log.warning("graceful_timeout (%ss) passed with %d connections busy; closing them",
-                              timeout, len(state.connections))
+            error_log.warning(
+                "graceful_timeout (%ss) passed with %d connections busy; closing them",
+                timeout,
+                len(state.connections),
+            )
 
     async def _sweep_idle(self) -> None:
         idle = self.config.idle_timeout

@@ -32,8 +32,17 @@ _STATUS = re.compile(r"[1-9][0-9]{2} [^\x00-\x08\x0a-\x1f\x7f]*\Z")
 # RFC 9110 7.6.1: hop-by-hop headers belong to one connection; the web server
 # frames the response for its client, so an app must not send them.
 HOP_BY_HOP = frozenset(
-    ("connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "trailers", "transfer-encoding", "upgrade")
+    (
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    )
 )
 
 _TRUE_HTTPS = frozenset(("on", "1", "yes", "true"))

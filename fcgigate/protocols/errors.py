@@ -15,7 +15,9 @@ from __future__ import annotations
 class ProtocolError(Exception):
     """Base class. ``http_status`` is the status an HTTP client should get."""
 
-    def __init__(self, message: str, *, http_status: int = 400, fcgi_protocol_status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, http_status: int = 400, fcgi_protocol_status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.http_status = http_status
         self.fcgi_protocol_status = fcgi_protocol_status

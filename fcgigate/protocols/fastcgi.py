@@ -406,7 +406,9 @@ class FastCGIConnection:
 
     def _end(self, request_id: int, app_status: int, protocol_status: int) -> None:
         self._requests.pop(request_id, None)
-        self._out += _record(RecordType.END_REQUEST, request_id, END_REQUEST_BODY.pack(app_status, protocol_status))
+        self._out += _record(
+            RecordType.END_REQUEST, request_id, END_REQUEST_BODY.pack(app_status, protocol_status)
+        )
 
     # -- output --------------------------------------------------------------------
 
@@ -449,7 +451,9 @@ class FastCGIConnection:
         if len(body) <= OUTPUT_CHUNK:
             stdout = _stream(RecordType.STDOUT, request_id, head + body)
         else:
-            stdout = _stream(RecordType.STDOUT, request_id, head) + _stream(RecordType.STDOUT, request_id, body)
+            stdout = _stream(RecordType.STDOUT, request_id, head) + _stream(
+                RecordType.STDOUT, request_id, body
+            )
         return b"".join((stdout, _end_of_response(request_id, 0)))
 
 

@@ -160,18 +160,25 @@ class FastCGIProtocol(asyncio.Protocol):
         if self.runner.streams_body and ex.body.received:
             # The app is already reading: its next read raises, and the runner
             # turns that into a 413 if no response has started.
-            ex.body.abort(BodyTooLarge(f"request body larger than max_body_size ({self.settings.max_body_size})"))
+            ex.body.abort(
+                BodyTooLarge(f"request body larger than max_body_size ({self.settings.max_body_size})")
+            )
             return
         error_log.warning(
             "fastcgi %s: %s: request body larger than max_body_size (%d bytes)",
-            self.peer, ex.describe(), self.settings.max_body_size,
+            self.peer,
+            ex.describe(),
+            self.settings.max_body_size,
         )
         ex.done = True
         ex.aborted = True  # the app, if queued, is not called
         ex.body.abort()
-        self.respond(ex.request_id, "413 Content Too Large",
-                     [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(ERROR_413)))],
-                     ERROR_413)
+        self.respond(
+            ex.request_id,
+            "413 Content Too Large",
+            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(ERROR_413)))],
+            ERROR_413,
+        )
 
     def _on_abort(self, rid: int) -> None:
         ex = self.exchanges.pop(rid, None)
@@ -193,8 +200,12 @@ class FastCGIProtocol(asyncio.Protocol):
         # A request that ended without reading all its body may hold reading
         # paused; the rest of its STDIN is dropped by the protocol.
         self.flow.resume_reading(rid)
-        if (self.conn.close_when_idle and not self.conn.active_requests and not self._closing
-                and not self.transport.is_closing()):
+        if (
+            self.conn.close_when_idle
+            and not self.conn.active_requests
+            and not self._closing
+            and not self.transport.is_closing()
+        ):
             self._closing = True
             # Half-close and let the peer close: closing with unread input
             # would make the kernel send RST, which can destroy the

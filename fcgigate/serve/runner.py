@@ -52,11 +52,30 @@ class Exchange:
     chunk)``, ``end(rid)``, ``stderr(rid, data)``, ``broken(rid, reason)``.
     """
 
-    __slots__ = ("channel", "flow", "request_id", "params", "body", "aborted", "done", "too_large",
-                 "_close_iterable", "stderr_budget", "_loop")
+    __slots__ = (
+        "channel",
+        "flow",
+        "request_id",
+        "params",
+        "body",
+        "aborted",
+        "done",
+        "too_large",
+        "_close_iterable",
+        "stderr_budget",
+        "_loop",
+    )
 
-    def __init__(self, channel: Any, flow: FlowControl, request_id: int, params: dict[str, str], body: Any,
-                 stderr_budget: int, loop: Any) -> None:
+    def __init__(
+        self,
+        channel: Any,
+        flow: FlowControl,
+        request_id: int,
+        params: dict[str, str],
+        body: Any,
+        stderr_budget: int,
+        loop: Any,
+    ) -> None:
         self.channel = channel
         self.flow = flow
         self.request_id = request_id
@@ -164,8 +183,13 @@ class Runner:
     def environ(self, ex: Exchange, threaded: bool) -> dict[str, Any]:
         s = self.state.settings
         return build_environ(
-            ex.params, ex.body, ErrorStream(ex, threaded), mount=s.mount, multithread=threaded,
-            multiprocess=s.multiprocess, file_wrapper=FileWrapper,
+            ex.params,
+            ex.body,
+            ErrorStream(ex, threaded),
+            mount=s.mount,
+            multithread=threaded,
+            multiprocess=s.multiprocess,
+            file_wrapper=FileWrapper,
         )
 
     def start(self, ex: Exchange) -> None:

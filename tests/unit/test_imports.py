@@ -33,7 +33,9 @@ ALLOWED = {
     "fcgigate.logs": set(),
     "fcgigate.serve.state": {"fcgigate.protocols.fastcgi"},
     "fcgigate.serve.flow": {"fcgigate.wsgi"},
-    "fcgigate.serve.runner": {"fcgigate.buffers", "fcgigate.wsgi", "fcgigate.serve.flow", "fcgigate.serve.state"},
+    "fcgigate.serve.runner": {
+        "fcgigate.buffers", "fcgigate.wsgi", "fcgigate.serve.flow", "fcgigate.serve.state",
+    },
     "fcgigate.serve.fastcgi": {
         "fcgigate.buffers", "fcgigate.protocols.errors", "fcgigate.protocols.events",
         "fcgigate.protocols.fastcgi", "fcgigate.serve.flow", "fcgigate.serve.runner", "fcgigate.serve.state",
@@ -84,7 +86,9 @@ def test_protocols_touch_no_io() -> None:
     for path in (PACKAGE / "protocols").glob("*.py"):
         tree = ast.parse(path.read_text())
         names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        names |= {
+            n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+        }
         assert not names & {"asyncio", "socket", "threading", "logging", "selectors"}, path.name
 
 
@@ -92,7 +96,9 @@ def test_no_peer_is_imported() -> None:
     for module in MODULES:
         tree = ast.parse(module_path(module).read_text())
         names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        names |= {
+            n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+        }
         assert not names & {"gunicorn", "flup"}, module
 
 
