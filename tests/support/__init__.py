@@ -1,0 +1,1 @@
+"""Test support: a FastCGI client written from the spec, and daemon and nginx launchers."""
