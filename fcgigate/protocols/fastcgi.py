@@ -143,7 +143,16 @@ TRANSITIONS: dict[tuple[str, RecordType], str] = {
 
 
 class _Request:
-    __slots__ = ("request_id", "state", "keep_conn", "role", "params", "response_started", "aborted")
+    __slots__ = (
+        "request_id",
+        "state",
+        "keep_conn",
+        "role",
+        "params",
+        "response_started",
+        "aborted",
+        "stderr_used",
+    )
 
     def __init__(self, request_id: int, keep_conn: bool, role: str) -> None:
         self.request_id = request_id
@@ -153,6 +162,7 @@ class _Request:
         self.params = bytearray()
         self.response_started = False
         self.aborted = False
+        self.stderr_used = False
 
 
 def _record(rtype: int, request_id: int, content: bytes = b"") -> bytes:
@@ -179,9 +189,13 @@ def _stream(rtype: int, request_id: int, data: bytes) -> bytes:
     return b"".join(parts)
 
 
-def _end_of_response(request_id: int, app_status: int) -> bytes:
-    """The empty STDOUT record that ends the stream, then END_REQUEST."""
-    return HEADER.pack(FCGI_VERSION_1, RecordType.STDOUT, request_id, 0, 0) + _record(
+def _end_of_response(request_id: int, app_status: int, stderr_used: bool = False) -> bytes:
+    """The empty STDOUT record that ends the stream (and the empty STDERR record
+    if that stream was opened), then END_REQUEST."""
+    end = HEADER.pack(FCGI_VERSION_1, RecordType.STDOUT, request_id, 0, 0)
+    if stderr_used:
+        end += HEADER.pack(FCGI_VERSION_1, RecordType.STDERR, request_id, 0, 0)
+    return end + _record(
         RecordType.END_REQUEST, request_id, END_REQUEST_BODY.pack(app_status, ProtocolStatus.REQUEST_COMPLETE)
     )
 
@@ -432,9 +446,12 @@ class FastCGIConnection:
             return _stream(RecordType.STDOUT, rid, cgi_head(event.status, event.headers))
         if type(event) is ResponseEnd:
             del self._requests[rid]
-            return _end_of_response(rid, event.app_status)
+            return _end_of_response(rid, event.app_status, req.stderr_used)
         if type(event) is ErrorData:
-            return _stream(RecordType.STDERR, rid, event.data) if event.data else b""
+            if not event.data:
+                return b""
+            req.stderr_used = True
+            return _stream(RecordType.STDERR, rid, event.data)
         raise LocalProtocolError(f"cannot send {event!r}")
 
     def respond(self, request_id: int, status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
@@ -443,9 +460,9 @@ class FastCGIConnection:
         Equivalent to sending ResponseStart, ResponseData and ResponseEnd, but
         the head and the body share one STDOUT stream.
         """
-        if request_id not in self._requests:
+        req = self._requests.pop(request_id, None)
+        if req is None:
             raise LocalProtocolError(f"response for inactive request {request_id}")
-        del self._requests[request_id]
         head = cgi_head(status, headers)
         # Small bodies ride in the head's record; large ones are not copied twice.
         if len(body) <= OUTPUT_CHUNK:
@@ -454,7 +471,7 @@ class FastCGIConnection:
             stdout = _stream(RecordType.STDOUT, request_id, head) + _stream(
                 RecordType.STDOUT, request_id, body
             )
-        return b"".join((stdout, _end_of_response(request_id, 0)))
+        return b"".join((stdout, _end_of_response(request_id, 0, req.stderr_used)))
 
 
 def cgi_head(status: str, headers: list[tuple[str, str]]) -> bytes:

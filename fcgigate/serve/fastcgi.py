@@ -134,7 +134,9 @@ class FastCGIProtocol(asyncio.Protocol):
             )
         else:
             body = SpooledBody(s.body_memory_limit)
-        ex = Exchange(self, self.flow, rid, event.params, body, s.stderr_limit, loop)
+        params = event.params  # ours: the protocol built it for this request
+        params["FCGI_ROLE"] = event.role  # as flup does; an AUTHORIZER app needs to know
+        ex = Exchange(self, self.flow, rid, params, body, s.stderr_limit, loop)
         self.exchanges[rid] = ex
         declared = event.params.get("CONTENT_LENGTH", "")
         if s.max_body_size and declared.isdigit() and int(declared) > s.max_body_size:
