@@ -214,7 +214,9 @@ def encode_pairs(pairs: list[tuple[bytes, bytes]]) -> bytes:
     return bytes(out)
 
 
-def decode_pairs(data: bytes | bytearray, max_pairs: int) -> list[tuple[bytes, bytes]]:
+def decode_pairs(
+    data: bytes | bytearray, max_pairs: int, stream: str = "PARAMS"
+) -> list[tuple[bytes, bytes]]:
     """Parse a complete name-value pair stream.
 
     Raises RemoteProtocolError if a length runs past the end of the stream or
@@ -227,23 +229,23 @@ def decode_pairs(data: bytes | bytearray, max_pairs: int) -> list[tuple[bytes, b
         lengths = []
         for _ in range(2):
             if pos >= end:
-                raise RemoteProtocolError("truncated name-value pair in PARAMS")
+                raise RemoteProtocolError(f"truncated name-value pair in {stream}")
             first = data[pos]
             if first < 128:
                 lengths.append(first)
                 pos += 1
             else:
                 if pos + 4 > end:
-                    raise RemoteProtocolError("truncated 4-byte length in PARAMS")
+                    raise RemoteProtocolError(f"truncated 4-byte length in {stream}")
                 lengths.append(_LEN4.unpack_from(data, pos)[0] & 0x7FFFFFFF)
                 pos += 4
         name_len, value_len = lengths
         if pos + name_len + value_len > end:
             raise RemoteProtocolError(
-                f"name-value pair lengths ({name_len}+{value_len}) run past the end of PARAMS"
+                f"name-value pair lengths ({name_len}+{value_len}) run past the end of {stream}"
             )
         if len(pairs) >= max_pairs:
-            raise RemoteProtocolError(f"more than {max_pairs} PARAMS pairs (fastcgi_max_params)")
+            raise RemoteProtocolError(f"more than {max_pairs} {stream} pairs (fastcgi_max_params)")
         name = bytes(view[pos : pos + name_len])
         pos += name_len
         pairs.append((name, bytes(view[pos : pos + value_len])))
@@ -347,9 +349,9 @@ class FastCGIConnection:
             known = {
                 b"FCGI_MAX_CONNS": str(self.limits.max_conns).encode(),
                 b"FCGI_MAX_REQS": str(self.limits.max_reqs).encode(),
-                b"FCGI_MPXS_CONNS": b"1",
+                b"FCGI_MPXS_CONNS": b"1" if self.limits.max_concurrent_requests > 1 else b"0",
             }
-            asked = decode_pairs(content, self.limits.max_params)
+            asked = decode_pairs(content, self.limits.max_params, "GET_VALUES")
             answer = [(name, known[name]) for name, _ in asked if name in known]
             self._out += _record(RecordType.GET_VALUES_RESULT, 0, encode_pairs(answer))
         elif rtype in (RecordType.BEGIN_REQUEST, RecordType.PARAMS, RecordType.STDIN, RecordType.DATA):
@@ -371,7 +373,12 @@ class FastCGIConnection:
             self._end(request_id, 0, ProtocolStatus.UNKNOWN_ROLE)
             return
         if len(self._requests) >= self.limits.max_concurrent_requests:
-            self._end(request_id, 0, ProtocolStatus.OVERLOADED)
+            # A connection that serves one request at a time says so (spec
+            # 5.3, FCGI_MPXS_CONNS=0); past a larger cap we are overloaded.
+            one_at_a_time = self.limits.max_concurrent_requests == 1
+            self._end(
+                request_id, 0, ProtocolStatus.CANT_MPX_CONN if one_at_a_time else ProtocolStatus.OVERLOADED
+            )
             return
         self._requests_begun += 1
         limit = self.limits.max_requests_per_connection
@@ -439,6 +446,12 @@ class FastCGIConnection:
         if req is None:
             raise LocalProtocolError(f"response event for inactive request {event.request_id}")
         rid = event.request_id
+        if req.state == AWAIT_PARAMS:
+            raise LocalProtocolError(f"response event for request {rid}, whose PARAMS have not ended")
+        if type(event) is ResponseData and not req.response_started:
+            raise LocalProtocolError(f"ResponseData for request {rid} before ResponseStart")
+        if type(event) is ResponseStart and req.response_started:
+            raise LocalProtocolError(f"a second ResponseStart for request {rid}")
         if type(event) is ResponseData:
             return _stream(RecordType.STDOUT, rid, event.data) if event.data else b""
         if type(event) is ResponseStart:

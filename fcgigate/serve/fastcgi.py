@@ -124,19 +124,19 @@ class FastCGIProtocol(asyncio.Protocol):
     def _on_request(self, event: RequestStarted) -> None:
         s = self.settings
         rid = event.request_id
-        loop = self.state.loop
+        post = self.state.mailbox.post
         if self.runner.streams_body:
             flow = self.flow
             body: Any = StreamingBody(
                 s.body_memory_limit,
                 pause=lambda: flow.pause_reading(rid),
-                resume=lambda: loop.call_soon_threadsafe(flow.resume_reading, rid),
+                resume=lambda: post(flow.resume_reading, rid),
             )
         else:
             body = SpooledBody(s.body_memory_limit)
         params = event.params  # ours: the protocol built it for this request
         params["FCGI_ROLE"] = event.role  # as flup does; an AUTHORIZER app needs to know
-        ex = Exchange(self, self.flow, rid, params, body, s.stderr_limit, loop)
+        ex = Exchange(self, self.flow, rid, params, body, s.stderr_limit, post)
         self.exchanges[rid] = ex
         declared = event.params.get("CONTENT_LENGTH", "")
         if s.max_body_size and declared.isdigit() and int(declared) > s.max_body_size:

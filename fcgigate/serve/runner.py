@@ -9,7 +9,8 @@ Two modes, chosen by ``threads``:
   never makes memory grow.
 * threads (``threads = N``): the app runs in the worker's thread pool as soon
   as the request head has arrived and reads the body while it streams in.
-  Each chunk crosses to the loop with ``call_soon_threadsafe`` after
+  Each chunk crosses to the loop through the worker's ``Mailbox`` (one
+  wake-up per batch of completions, not one per call) after
   :meth:`FlowControl.reserve`, which blocks the app thread while the client
   is slow. The pool is created on first use, inside the serving process, after
   any fork: never before (the flup bug).
@@ -63,7 +64,7 @@ class Exchange:
         "too_large",
         "_close_iterable",
         "stderr_budget",
-        "_loop",
+        "post",
     )
 
     def __init__(
@@ -74,7 +75,7 @@ class Exchange:
         params: dict[str, str],
         body: Any,
         stderr_budget: int,
-        loop: Any,
+        post: Any,
     ) -> None:
         self.channel = channel
         self.flow = flow
@@ -86,7 +87,7 @@ class Exchange:
         self.too_large = False
         self._close_iterable: Any = None
         self.stderr_budget = stderr_budget
-        self._loop = loop
+        self.post = post  # Mailbox.post: run a call on the loop, from any thread
 
     def describe(self) -> str:
         p = self.params
@@ -102,7 +103,7 @@ class Exchange:
             # An inline response paused mid-stream: nobody else will close it.
             _close(closer, self)
 
-    # loop-thread delivery, used by the thread mode through call_soon_threadsafe
+    # loop-thread delivery, used by the thread mode through ``post``
     def _deliver(self, method: str, *args: Any) -> None:
         if not self.aborted:
             getattr(self.channel, method)(self.request_id, *args)
@@ -135,7 +136,7 @@ class ErrorStream:
         if data and not ex.aborted:
             ex.stderr_budget -= len(data)
             if self._threaded:
-                ex._loop.call_soon_threadsafe(ex._deliver, "stderr", data)
+                ex.post(ex._deliver, "stderr", data)
             else:
                 ex.channel.stderr(ex.request_id, data)
         return len(text)
@@ -273,7 +274,7 @@ class Runner:
     def _run_threaded(self, ex: Exchange) -> None:
         if ex.aborted:
             return
-        loop = self.state.loop
+        post = self.state.mailbox.post
         result: Any = None
         sr = StartResponse(lambda data: None)
 
@@ -295,16 +296,16 @@ class Runner:
                 if ex.aborted:
                     raise ClientDisconnected("the client closed the connection")
                 ex.done = True
-                loop.call_soon_threadsafe(ex._deliver, "respond", sr.status, sr.headers, body)
+                post(ex._deliver, "respond", sr.status, sr.headers, body)
             else:
                 for chunk in result:
                     write(chunk)
                 if not sr.headers_sent:
                     write(b"")
                 ex.done = True
-                loop.call_soon_threadsafe(ex._deliver, "end")
+                post(ex._deliver, "end")
         except Exception as exc:
-            loop.call_soon_threadsafe(self._failed, ex, sr, exc, False)
+            post(self._failed, ex, sr, exc, False)
         finally:
             if result is not None:
                 _close(result, ex)
@@ -316,9 +317,9 @@ class Runner:
         data = args[-1]
         ex.flow.reserve(len(data))
         if what == "data":
-            ex._loop.call_soon_threadsafe(ex._deliver_data, data)
+            ex.post(ex._deliver_data, data)
         else:
-            ex._loop.call_soon_threadsafe(_deliver_start, ex, *args)
+            ex.post(_deliver_start, ex, *args)
 
     # -- failures (loop thread) ----------------------------------------------------
 

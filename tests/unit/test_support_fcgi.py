@@ -134,7 +134,11 @@ def test_params_longer_than_one_record_are_split_at_65535() -> None:
 def test_stdin_records_chunk_like_nginx_and_end_empty() -> None:
     records = parse_records(fcgi.stdin_records(1, bytes(100000)))
     assert [(r.content_length, r.padding_length) for r in records] == [
-        (32768, 0), (32768, 0), (32768, 0), (1696, 0), (0, 0)
+        (32768, 0),
+        (32768, 0),
+        (32768, 0),
+        (1696, 0),
+        (0, 0),
     ]
     records = parse_records(fcgi.stdin_records(1, b"abcdefghij", chunk=3, padding=0))
     assert [r.content for r in records] == [b"abc", b"def", b"ghi", b"j", b""]
@@ -157,7 +161,10 @@ def test_authorizer_requests_carry_no_stdin() -> None:
 
 def test_builders_reproduce_cgi_fcgi_byte_for_byte() -> None:
     params = [
-        ("PATH", "/usr/bin:/bin"), ("REQUEST_METHOD", "GET"), ("QUERY_STRING", "a=1"), ("SCRIPT_NAME", "/x")
+        ("PATH", "/usr/bin:/bin"),
+        ("REQUEST_METHOD", "GET"),
+        ("QUERY_STRING", "a=1"),
+        ("SCRIPT_NAME", "/x"),
     ]
     assert fcgi.request_records(1, params) == CGI_FCGI_GET
 

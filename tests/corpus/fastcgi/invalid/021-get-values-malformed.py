@@ -5,4 +5,4 @@ from tests.corpus.fastcgi.helpers import GET_VALUES, record
 
 records = [record(GET_VALUES, 0, b"\x0e\x00FCGI_MAX")]
 
-error = (RemoteProtocolError, "run past the end of PARAMS")
+error = (RemoteProtocolError, "run past the end of GET_VALUES")

@@ -79,6 +79,6 @@ expect = [
         True,
         "RESPONDER",
     ),
-    ("body", 1, b'name=value&x=2'),
+    ("body", 1, b"name=value&x=2"),
     ("end", 1),
 ]

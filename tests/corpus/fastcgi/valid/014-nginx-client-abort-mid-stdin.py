@@ -46,7 +46,7 @@ expect = [
         False,
         "RESPONDER",
     ),
-    ("body", 1, b'0123456789'),
+    ("body", 1, b"0123456789"),
     # EOF: the request was dispatched and never answered
     ("aborted", 1),
 ]

@@ -81,7 +81,7 @@ expect = [
         True,
         "RESPONDER",
     ),
-    ("body", 1, b'name=value&x=2'),
+    ("body", 1, b"name=value&x=2"),
     ("end", 1),
     # request 3: 21 PARAMS pairs, 0 body bytes
     (
