@@ -83,6 +83,11 @@ class FastCGIProtocol(asyncio.Protocol):
         out = self.conn.data_to_send()
         if out:
             self.transport.write(out)
+            if self.conn.close_when_idle and not self.conn.active_requests:
+                # Everything was answered by the protocol itself (an unknown
+                # role, say) on a connection the peer does not keep.
+                self._finished(0)
+                return
         for event in events:
             kind = type(event)
             if kind is BodyData:

@@ -239,7 +239,13 @@ class Runner:
         ex.channel.start(ex.request_id, sr.status, sr.headers, first)
 
     def _pump(self, ex: Exchange, sr: StartResponse, result: Any, it: Iterator) -> None:
-        """Send chunks until done or the transport pauses (loop thread)."""
+        """Send the next chunk, then give the loop back (loop thread).
+
+        One chunk per loop iteration: between two chunks the loop serves other
+        connections and notices a client that went away, so a long streamed
+        response neither starves the worker nor outlives its client. While the
+        transport is paused the pump waits for ``resume_writing``.
+        """
         flow = ex.flow
         try:
             for chunk in it:
@@ -250,10 +256,14 @@ class Runner:
                     self._send_head(ex, sr, chunk)
                 elif chunk:
                     ex.channel.data(ex.request_id, chunk)
-                if flow.write_paused and not flow.closed:
-                    ex._close_iterable = result
+                if flow.closed:
+                    break
+                ex._close_iterable = result
+                if flow.write_paused:
                     flow.when_writable(lambda: self._resume_pump(ex, sr, result, it))
-                    return
+                else:
+                    self.state.loop.call_soon(self._resume_pump, ex, sr, result, it)
+                return
             else:
                 if not sr.headers_sent:
                     self._send_head(ex, sr, b"")
