@@ -195,6 +195,32 @@ def as_mount(value: str) -> str:
     return text
 
 
+def as_networks(value: str | Iterable[str]) -> tuple[str, ...]:
+    """Addresses or networks separated by commas: `127.0.0.1, ::1, 10.0.0.0/8`; `*` for any; may be empty."""
+    items = re.split(r"[,\s]+", value) if isinstance(value, str) else list(value)
+    networks = []
+    for item in items:
+        if not isinstance(item, str):
+            raise _expected("addresses or networks", value)
+        text = item.strip()
+        if not text:
+            continue
+        if text != "*":
+            try:
+                text = str(ipaddress.ip_network(text, strict=False))
+            except ValueError:
+                raise ValueError(f"{text!r} is not an IP address or network") from None
+        networks.append(text)
+    return tuple(networks)
+
+
+def as_header_value(value: str) -> str:
+    """Text without control characters (it goes into a response header); empty for none."""
+    if not isinstance(value, str) or re.search(r"[\x00-\x1f\x7f]", value):
+        raise _expected("a header value without control characters", value)
+    return value.strip()
+
+
 def as_log_target(value: str) -> str:
     """`-` for stderr, or a file path."""
     return as_path(value)
@@ -210,7 +236,7 @@ class BindAddress:
     """
 
     url: str
-    protocol: str  # "fastcgi"; "http" comes with the HTTP listener
+    protocol: str  # "fastcgi" or "http"
     family: str  # "tcp" or "unix"
     host: str | None = None
     port: int | None = None
@@ -221,8 +247,7 @@ class BindAddress:
 
 
 _HOSTNAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
-_KNOWN_SCHEMES = {"fastcgi": "tcp", "fastcgi+unix": "unix"}
-_FUTURE_SCHEMES = {"http", "http+unix"}
+_KNOWN_SCHEMES = {"fastcgi": "tcp", "fastcgi+unix": "unix", "http": "tcp", "http+unix": "unix"}
 
 
 def parse_bind_url(url: str) -> BindAddress:
@@ -235,18 +260,17 @@ def parse_bind_url(url: str) -> BindAddress:
     scheme = scheme.lower()
     if not sep:
         raise bad("missing scheme, write e.g. fastcgi://127.0.0.1:9000 or fastcgi+unix:///run/fcgigate.sock")
-    if scheme in _FUTURE_SCHEMES:
-        raise bad(f"{scheme}:// listeners are not supported yet")
     if scheme not in _KNOWN_SCHEMES:
-        raise bad(f"unknown scheme {scheme!r} (expected fastcgi or fastcgi+unix)")
+        raise bad(f"unknown scheme {scheme!r} (expected fastcgi, fastcgi+unix, http or http+unix)")
+    protocol = scheme.partition("+")[0]
     if _KNOWN_SCHEMES[scheme] == "unix":
         if not rest:
             raise bad("missing socket path")
         if not rest.startswith("/"):
-            raise bad("the socket path must be absolute: fastcgi+unix:///run/fcgigate.sock")
+            raise bad(f"the socket path must be absolute: {scheme}:///run/fcgigate.sock")
         if "\0" in rest:
             raise bad("NUL byte in the socket path")
-        return BindAddress(f"{scheme}://{rest}", "fastcgi", "unix", path=rest)
+        return BindAddress(f"{scheme}://{rest}", protocol, "unix", path=rest)
 
     if rest.startswith("["):  # [IPv6]:port
         literal, bracket, after = rest[1:].partition("]")
@@ -262,12 +286,12 @@ def parse_bind_url(url: str) -> BindAddress:
         shown = f"[{host}]"
     else:
         if re.search(r"[/?#]", rest):
-            raise bad("unexpected path or query: a TCP bind URL is just fastcgi://HOST:PORT")
+            raise bad(f"unexpected path or query: a TCP bind URL is just {scheme}://HOST:PORT")
         host, colon, port_text = rest.rpartition(":")
         if not colon:
-            raise bad("missing port, e.g. fastcgi://127.0.0.1:9000")
+            raise bad(f"missing port, e.g. {scheme}://127.0.0.1:9000")
         if ":" in host:
-            raise bad("put an IPv6 address in brackets: fastcgi://[::1]:9000")
+            raise bad(f"put an IPv6 address in brackets: {scheme}://[::1]:9000")
         if not host:
             raise bad("missing host (use 0.0.0.0 for every IPv4 address)")
         if not _HOSTNAME_RE.fullmatch(host):
@@ -279,11 +303,12 @@ def parse_bind_url(url: str) -> BindAddress:
     port = int(port_text)
     if port > 65535:
         raise bad(f"port {port} is out of range 0-65535")
-    return BindAddress(f"{scheme}://{shown}:{port}", "fastcgi", "tcp", host=host, port=port)
+    return BindAddress(f"{scheme}://{shown}:{port}", protocol, "tcp", host=host, port=port)
 
 
 def as_bind(value: str | BindAddress | Iterable[str | BindAddress]) -> tuple[BindAddress, ...]:
-    """URLs separated by commas or newlines: `fastcgi://HOST:PORT`, `fastcgi+unix:///PATH`."""
+    """URLs separated by commas or newlines: `fastcgi://HOST:PORT`, `fastcgi+unix:///PATH`,
+    `http://HOST:PORT`, `http+unix:///PATH`."""
     if isinstance(value, (str, BindAddress)):
         items: list[str | BindAddress] = [value]
     else:
@@ -331,13 +356,14 @@ _FORMATTERS: dict[str, Callable[[Any], str]] = {
     "seconds": _format_seconds,
     "path": str,
     "list": ", ".join,
+    "networks": ", ".join,
     "bind": lambda value: ", ".join(address.url for address in value),
     "octal": lambda value: f"0{value:o}",
     "choice": str,
 }
 _METAVARS = {
     "int": "N", "bool": "BOOL", "str": "TEXT", "size": "SIZE", "seconds": "SECONDS", "path": "PATH",
-    "list": "PATHS", "bind": "URLS", "octal": "MODE", "choice": "CHOICE",
+    "list": "PATHS", "bind": "URLS", "octal": "MODE", "choice": "CHOICE", "networks": "ADDRESSES",
 }  # fmt: skip
 
 
@@ -613,6 +639,88 @@ SETTINGS: tuple[Setting, ...] = (
         On SIGTERM, how long in-flight requests may take before they are cut.""",
     ),
     # Logging
+    # HTTP
+    Setting(
+        name="server_header",
+        section="HTTP",
+        kind="str",
+        default="fcgigate",
+        validator=as_header_value,
+        help="""\
+        The `Server` header of HTTP responses; empty sends none.
+        An app's own `Server` header is sent as well; FastCGI responses never get one (the web
+        server adds its own).""",
+    ),
+    Setting(
+        name="forwarded_allow_ips",
+        section="HTTP",
+        kind="networks",
+        default=("127.0.0.1/32", "::1/128"),
+        validator=as_networks,
+        help="""\
+        HTTP peers trusted to set `X-Forwarded-For`, `-Proto`, `-Host` and `Forwarded`.
+        From these addresses (a proxy such as nginx `proxy_pass` on the same host) the headers set
+        `REMOTE_ADDR`, `wsgi.url_scheme` and `HTTP_HOST`; from any other peer they are ignored.
+        Unix-socket peers are trusted. `*` trusts every peer: only behind a proxy that strips the
+        headers.""",
+    ),
+    Setting(
+        name="http_max_request_line",
+        section="HTTP",
+        kind="int",
+        default=8190,
+        validator=as_int(minimum=64),
+        help="""\
+        Bytes of the request target (path and query); longer ones get 414.""",
+    ),
+    Setting(
+        name="http_max_headers",
+        section="HTTP",
+        kind="int",
+        default=100,
+        validator=as_int(minimum=1),
+        help="""\
+        Header fields in one request; more get 431.""",
+    ),
+    Setting(
+        name="http_max_header_size",
+        section="HTTP",
+        kind="size",
+        default=64 * 1024,
+        validator=as_size,
+        help="""\
+        Bytes of all header fields of one request together; more get 431.""",
+    ),
+    Setting(
+        name="header_timeout",
+        section="HTTP",
+        kind="seconds",
+        default=10.0,
+        validator=as_seconds,
+        help="""\
+        Seconds a client has to send a whole request head, from its first byte.
+        The defence against slowloris: a connection that trickles its headers is closed (after a
+        408 when nothing of it was answered yet).""",
+    ),
+    Setting(
+        name="body_timeout",
+        section="HTTP",
+        kind="seconds",
+        default=30.0,
+        validator=as_seconds,
+        help="""\
+        Seconds a request body may stall (no byte arriving) before the connection is closed.""",
+    ),
+    Setting(
+        name="keepalive_timeout",
+        section="HTTP",
+        kind="seconds",
+        default=5.0,
+        validator=as_seconds,
+        help="""\
+        Seconds an idle HTTP keep-alive connection waits for its next request; 0 disables keep-alive.
+        FastCGI connections use `idle_timeout` instead.""",
+    ),
     Setting(
         name="error_log",
         section="Logging",
@@ -665,6 +773,14 @@ class Config:
     body_memory_limit: int
     idle_timeout: float
     graceful_timeout: float
+    server_header: str
+    forwarded_allow_ips: tuple[str, ...]
+    http_max_request_line: int
+    http_max_headers: int
+    http_max_header_size: int
+    header_timeout: float
+    body_timeout: float
+    keepalive_timeout: float
     error_log: str
     log_level: str
 

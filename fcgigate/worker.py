@@ -26,7 +26,9 @@ from typing import Any
 
 from fcgigate.loops import loop_name, new_event_loop
 from fcgigate.protocols.fastcgi import Limits
+from fcgigate.protocols.http import HTTPLimits
 from fcgigate.serve.fastcgi import FastCGIProtocol
+from fcgigate.serve.http import HTTPProtocol
 from fcgigate.serve.runner import Runner
 from fcgigate.serve.state import ServerState, ServeSettings
 
@@ -99,6 +101,16 @@ def serve_settings(config: Any) -> ServeSettings:
             max_conns=max_conns,
             max_reqs=max_conns * per_conn,
         ),
+        http=HTTPLimits(
+            max_request_line=config.http_max_request_line,
+            max_headers=config.http_max_headers,
+            max_header_size=config.http_max_header_size,
+        ),
+        header_timeout=config.header_timeout,
+        body_timeout=config.body_timeout,
+        keepalive_timeout=config.keepalive_timeout,
+        server_header=config.server_header,
+        forwarded_allow_ips=config.forwarded_allow_ips,
     )
 
 
@@ -212,9 +224,9 @@ class Worker:
             loop.add_signal_handler(sig, self._request_stop, "fast")
         state.on_connection_closed = self._connection_closed
         for sock, url in self.listeners:
-            acceptor = Acceptor(
-                loop, sock, lambda url=url: FastCGIProtocol(state, url), url, self._has_capacity
-            )
+            protocol = HTTPProtocol if url.startswith("http") else FastCGIProtocol
+            factory = lambda url=url, protocol=protocol: protocol(state, url)  # noqa: E731
+            acceptor = Acceptor(loop, sock, factory, url, self._has_capacity)
             acceptor.start()
             self.acceptors.append(acceptor)
         error_log.info(
@@ -230,6 +242,7 @@ class Worker:
         sweeper.cancel()
         for acceptor in self.acceptors:
             acceptor.stop()
+        state.stopping = True
         if how == "graceful":
             await self._drain(cfg.graceful_timeout)
         for conn in list(state.connections):
@@ -272,9 +285,11 @@ class Worker:
             )
 
     async def _sweep_idle(self) -> None:
-        idle = self.config.idle_timeout
+        """Once a second: the Date header, and every connection's timeouts."""
+        state = self.state
         while True:
             await asyncio.sleep(1.0)
+            state.tick_date()
             now = time.monotonic()
-            for conn in list(self.state.connections):
-                conn.close_if_idle(now, idle)
+            for conn in list(state.connections):
+                conn.on_tick(now)

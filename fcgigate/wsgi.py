@@ -216,3 +216,62 @@ class FileWrapper:
             if not block:
                 return
             yield block
+
+
+def _forwarded_elements(value: str) -> list[dict[str, str]]:
+    """RFC 7239 ``Forwarded``: a list of elements, each a dict of lower-cased keys."""
+    elements = []
+    for element in value.split(","):
+        pairs: dict[str, str] = {}
+        for pair in element.split(";"):
+            key, eq, val = pair.strip().partition("=")
+            if eq:
+                pairs[key.strip().lower()] = val.strip().strip('"')
+        elements.append(pairs)
+    return elements
+
+
+def _node_address(node: str) -> str:
+    """The IP of a ``for=`` node: ``192.0.2.1``, ``"[2001:db8::1]:4711"``, ``192.0.2.1:80``."""
+    if node.startswith("["):
+        return node[1:].partition("]")[0]
+    return node.partition(":")[0] if node.count(":") == 1 else node
+
+
+def apply_forwarded(params: dict[str, str], trusts: Callable[[str], bool]) -> None:
+    """Apply proxy headers from a trusted peer to the CGI params, in place.
+
+    ``Forwarded`` (RFC 7239) wins over ``X-Forwarded-For/-Proto/-Host``. The
+    client address is found by walking the chain of proxies from the right
+    (the entry our own peer added) and skipping proxies we trust: the first
+    untrusted hop is the client. Taking the leftmost entry instead would let
+    any client name its own address. The caller has already checked that the
+    peer itself is trusted.
+    """
+    forwarded = params.get("HTTP_FORWARDED")
+    if forwarded:
+        elements = _forwarded_elements(forwarded)
+        hops = [_node_address(e["for"]) for e in elements if "for" in e]
+        last = elements[-1] if elements else {}
+        proto, host = last.get("proto"), last.get("host")
+    else:
+        xff = params.get("HTTP_X_FORWARDED_FOR", "")
+        hops = [hop.strip() for hop in xff.split(",") if hop.strip()]
+        proto = params.get("HTTP_X_FORWARDED_PROTO", "").rpartition(",")[2].strip() or None
+        host = params.get("HTTP_X_FORWARDED_HOST", "").rpartition(",")[2].strip() or None
+    if hops:
+        client = hops[0]
+        for hop in reversed(hops):
+            if not trusts(hop):
+                client = hop
+                break
+        params["REMOTE_ADDR"] = client
+        params.pop("REMOTE_PORT", None)
+    if proto:
+        proto = proto.lower()
+        if proto in ("http", "https"):
+            params["REQUEST_SCHEME"] = proto
+            if proto == "https":
+                params["HTTPS"] = "on"
+    if host and not _BAD_VALUE.search(host):
+        params["HTTP_HOST"] = host

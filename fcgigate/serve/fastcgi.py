@@ -257,6 +257,10 @@ class FastCGIProtocol(asyncio.Protocol):
 
     # -- maintenance -----------------------------------------------------------------
 
+    def on_tick(self, now: float) -> None:
+        """Enforce ``idle_timeout`` (called about once a second)."""
+        self.close_if_idle(now, self.settings.idle_timeout)
+
     def close_if_idle(self, now: float, idle_timeout: float) -> None:
         """Close a connection that carries no request and has been quiet too long
         (or at once when ``idle_timeout`` is 0, during a graceful stop)."""

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import email.utils
+import ipaddress
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from fcgigate.protocols.fastcgi import Limits
+from fcgigate.protocols.http import HTTPLimits
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,28 @@ class ServeSettings:
     idle_timeout: float = 75.0
     multiprocess: bool = False
     fastcgi: Limits = field(default_factory=Limits)
+    http: HTTPLimits = field(default_factory=HTTPLimits)
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keepalive_timeout: float = 5.0
+    server_header: str = "fcgigate"
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+
+    def __post_init__(self) -> None:
+        allow = self.forwarded_allow_ips
+        networks = tuple(ipaddress.ip_network(n) for n in allow if n != "*")
+        object.__setattr__(self, "_trust_all", "*" in allow)
+        object.__setattr__(self, "_networks", networks)
+
+    def trusts(self, address: str) -> bool:
+        """Is ``address`` (a peer IP) allowed to set the proxy headers?"""
+        if self._trust_all:  # type: ignore[attr-defined]
+            return True
+        try:
+            ip = ipaddress.ip_address(address.partition("%")[0])
+        except ValueError:
+            return False
+        return any(ip in network for network in self._networks)  # type: ignore[attr-defined]
 
 
 class Mailbox:
@@ -80,7 +105,19 @@ class ServerState:
         self.started = time.monotonic()
         self.stopping = False
         self.mailbox = Mailbox(loop)
+        self._server_line = (
+            f"Server: {settings.server_header}\r\n".encode("latin-1") if settings.server_header else b""
+        )
+        # Date and Server header lines of HTTP responses, made once a second
+        # by the worker's tick rather than per response.
+        self.extra_headers = b""
+        self.tick_date()
         self.runner: Any = None  # set by the worker: serve.runner.Runner
         # Called by the glue when a connection closes (the worker resumes
         # accepting if it had stopped at max_connections).
         self.on_connection_closed: Any = lambda: None
+
+    def tick_date(self) -> None:
+        """Refresh the Date header line (RFC 9110 6.6.1); called once a second."""
+        date = email.utils.formatdate(usegmt=True)
+        self.extra_headers = self._server_line + f"Date: {date}\r\n".encode("ascii")

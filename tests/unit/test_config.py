@@ -60,6 +60,14 @@ EXAMPLES: dict[str, tuple[tuple[str, str, str], str, str]] = {
     "body_memory_limit": (("0", "64k", "8m"), "lots", "a size like"),
     "idle_timeout": (("5", "2.5", "2m"), "-1", "a duration like"),
     "graceful_timeout": (("0", "1h", "45s"), "soon", "a duration like"),
+    "server_header": (("x", "", "my server/1.0"), "a\x07b", "without control characters"),
+    "forwarded_allow_ips": (("127.0.0.1/32", "*", "10.0.0.0/8, ::1/128"), "not-an-ip", "not an IP address"),
+    "http_max_request_line": (("64", "4094", "16384"), "10", "an integer >= 64"),
+    "http_max_headers": (("1", "50", "1000"), "0", "an integer >= 1"),
+    "http_max_header_size": (("1k", "32k", "1m"), "big", "a size like"),
+    "header_timeout": (("1", "2.5", "1m"), "-1", "a duration like"),
+    "body_timeout": (("0", "10", "5m"), "never", "a duration like"),
+    "keepalive_timeout": (("0", "2", "75"), "-3", "a duration like"),
     "error_log": (("/var/log/f.log", "x.log", "/tmp/y.log"), "", "expected a path"),
     "log_level": (("debug", "warning", "critical"), "verbose", "one of debug, info"),
 }
@@ -320,6 +328,12 @@ def test_an_indented_line_continues_the_value_above(tmp_path: Path) -> None:
             "fastcgi+unix:///run/fcgigate.sock",
             BindAddress("fastcgi+unix:///run/fcgigate.sock", "fastcgi", "unix", path="/run/fcgigate.sock"),
         ),
+        ("HTTP://0.0.0.0:8000", BindAddress("http://0.0.0.0:8000", "http", "tcp", "0.0.0.0", 8000)),
+        ("http://[::]:80", BindAddress("http://[::]:80", "http", "tcp", "::", 80)),
+        (
+            "http+unix:///run/h.sock",
+            BindAddress("http+unix:///run/h.sock", "http", "unix", path="/run/h.sock"),
+        ),
     ],
 )
 def test_bind_url_parsed(text: str, expected: BindAddress) -> None:
@@ -340,8 +354,8 @@ def test_several_bind_urls() -> None:
     [
         ("127.0.0.1:9000", "bind URL '127.0.0.1:9000': missing scheme"),
         ("gopher://h:1", "bind URL 'gopher://h:1': unknown scheme 'gopher'"),
-        ("http://127.0.0.1:8000", "http:// listeners are not supported yet"),
-        ("http+unix:///run/x.sock", "http+unix:// listeners are not supported yet"),
+        ("http://127.0.0.1", "bind URL 'http://127.0.0.1': missing port"),
+        ("http+unix://run/x.sock", "the socket path must be absolute: http+unix:///run/fcgigate.sock"),
         ("fastcgi://127.0.0.1", "bind URL 'fastcgi://127.0.0.1': missing port"),
         ("fastcgi://127.0.0.1:", "missing port"),
         ("fastcgi://127.0.0.1:http", "port 'http' is not a number"),
@@ -504,7 +518,10 @@ def test_defaults() -> None:
         "fastcgi_max_params_size": 256 * 1024, "fastcgi_max_params": 1000,
         "fastcgi_max_requests_per_connection": 0, "fastcgi_max_concurrent_requests": 64,
         "stderr_limit": 64 * 1024, "max_body_size": 1 << 30, "body_memory_limit": 1 << 20,
-        "idle_timeout": 75.0, "graceful_timeout": 30.0, "error_log": "-", "log_level": "info",
+        "idle_timeout": 75.0, "graceful_timeout": 30.0, "server_header": "fcgigate",
+        "forwarded_allow_ips": ("127.0.0.1/32", "::1/128"), "http_max_request_line": 8190,
+        "http_max_headers": 100, "http_max_header_size": 65536, "header_timeout": 10.0,
+        "body_timeout": 30.0, "keepalive_timeout": 5.0, "error_log": "-", "log_level": "info",
     }  # fmt: skip
     assert cfg.as_dict() == expected
     assert cfg.path is None and {cfg.source(name) for name in expected} == {"default"}

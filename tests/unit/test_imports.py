@@ -24,6 +24,7 @@ ALLOWED = {
     "fcgigate.protocols.events": set(),
     "fcgigate.protocols.errors": set(),
     "fcgigate.protocols.fastcgi": {"fcgigate.protocols.events", "fcgigate.protocols.errors"},
+    "fcgigate.protocols.http": {"fcgigate.protocols.events", "fcgigate.protocols.errors"},
     "fcgigate.buffers": set(),
     "fcgigate.config": set(),
     "fcgigate.sockets": set(),
@@ -31,7 +32,7 @@ ALLOWED = {
     "fcgigate.demo": set(),
     "fcgigate.wsgi": {"fcgigate.protocols.events", "fcgigate.protocols.errors", "fcgigate.buffers"},
     "fcgigate.logs": set(),
-    "fcgigate.serve.state": {"fcgigate.protocols.fastcgi"},
+    "fcgigate.serve.state": {"fcgigate.protocols.fastcgi", "fcgigate.protocols.http"},
     "fcgigate.serve.flow": {"fcgigate.wsgi"},
     "fcgigate.serve.runner": {
         "fcgigate.buffers", "fcgigate.wsgi", "fcgigate.serve.flow", "fcgigate.serve.state",
@@ -40,8 +41,13 @@ ALLOWED = {
         "fcgigate.buffers", "fcgigate.protocols.errors", "fcgigate.protocols.events",
         "fcgigate.protocols.fastcgi", "fcgigate.serve.flow", "fcgigate.serve.runner", "fcgigate.serve.state",
     },
+    "fcgigate.serve.http": {
+        "fcgigate.buffers", "fcgigate.protocols.events", "fcgigate.protocols.http", "fcgigate.serve.flow",
+        "fcgigate.serve.runner", "fcgigate.serve.state", "fcgigate.wsgi",
+    },
     "fcgigate.worker": {
-        "fcgigate.loops", "fcgigate.protocols.fastcgi", "fcgigate.serve.fastcgi", "fcgigate.serve.runner",
+        "fcgigate.loops", "fcgigate.protocols.fastcgi", "fcgigate.protocols.http", "fcgigate.serve.fastcgi",
+        "fcgigate.serve.http", "fcgigate.serve.runner",
         "fcgigate.serve.state", "fcgigate.logs", "fcgigate.config",
     },
     "fcgigate.master": {"fcgigate.sockets", "fcgigate.worker", "fcgigate.logs", "fcgigate.config"},

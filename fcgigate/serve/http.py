@@ -1,0 +1,355 @@
+"""asyncio glue for HTTP/1.1: one Protocol per connection over the sans-I/O core.
+
+Requests on a connection are answered in order (pipelining): the first one in
+``self.queue`` is the one the app works on; the others wait, their bodies
+buffered, and reading pauses once ``PIPELINE_LIMIT`` of them are queued. A
+request the parser refuses (:class:`RequestRejected`) is answered with its
+status after the requests before it, and the connection is then closed: no
+byte after the offending request reaches an app.
+
+Timeouts are checked once a second by the worker (``on_tick``): a request head
+must arrive within ``header_timeout`` of its first byte (slowloris), a body
+may not stall longer than ``body_timeout``, and an idle kept-alive connection
+lives ``keepalive_timeout``.
+
+``Expect: 100-continue`` is answered when the app starts reading
+``wsgi.input`` (thread mode), or when the request becomes current (inline
+mode, where the body is read before the app runs). An app that answers
+without reading the body gets no 100, and the connection is closed after its
+response, since the client may or may not send the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections import deque
+from typing import Any
+
+from fcgigate.buffers import BodyTooLarge, SpooledBody, StreamingBody
+from fcgigate.protocols.events import (
+    BodyData,
+    BodyEnd,
+    RequestStarted,
+    ResponseData,
+    ResponseEnd,
+    ResponseStart,
+)
+from fcgigate.protocols.http import HTTPConnection, RequestRejected, error_response
+from fcgigate.serve.flow import FlowControl
+from fcgigate.serve.runner import Exchange
+from fcgigate.serve.state import ServerState
+from fcgigate.wsgi import apply_forwarded
+
+error_log = logging.getLogger("fcgigate.error")
+
+PIPELINE_LIMIT = 16  # queued requests past which reading pauses
+LINGER = 2.0  # seconds a half-closed connection waits for the peer to close
+
+
+class HTTPProtocol(asyncio.Protocol):
+    def __init__(self, state: ServerState, listener: str) -> None:
+        self.state = state
+        self.listener = listener
+        self.settings = state.settings
+        self.runner = state.runner
+        self.conn = HTTPConnection(state.settings.http)
+        self.queue: deque[Exchange] = deque()
+        self.by_id: dict[int, Exchange] = {}
+        self.rejection: RequestRejected | None = None
+        self.transport: asyncio.Transport | None = None
+        self.flow: FlowControl | None = None
+        self.peer = listener
+        self.base: dict[str, str] = {}
+        self.trusted = False
+        self.last_activity = time.monotonic()
+        self.head_started: float | None = None
+        self._closing = False
+        self._paused_for_pipeline = False
+
+    # -- asyncio.Protocol ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.flow = FlowControl(transport)  # type: ignore[arg-type]
+        sock = transport.get_extra_info("socket")
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        base = {"REQUEST_SCHEME": "http"}
+        if isinstance(peer, tuple):
+            self.peer = f"{peer[0]}:{peer[1]}"
+            base["REMOTE_ADDR"], base["REMOTE_PORT"] = peer[0], str(peer[1])
+            base["SERVER_NAME"], base["SERVER_PORT"] = local[0], str(local[1])
+            self.trusted = self.settings.trusts(peer[0])
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        else:  # a unix socket: the peer is whoever may open it, i.e. trusted
+            base["REMOTE_ADDR"] = "127.0.0.1"
+            base["SERVER_NAME"], base["SERVER_PORT"] = "localhost", "80"
+            self.trusted = True
+        self.base = base
+        self.state.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        self.last_activity = now
+        if self.head_started is None and not self.queue:
+            self.head_started = now
+        for event in self.conn.feed(data):
+            kind = type(event)
+            if kind is BodyData:
+                self._on_body(event.request_id, event.data)
+            elif kind is RequestStarted:
+                self._on_request(event)
+            elif kind is BodyEnd:
+                ex = self.by_id.get(event.request_id)
+                if ex is not None and not ex.done:
+                    ex.body.finish()
+                    if not self.runner.streams_body and self.queue and self.queue[0] is ex:
+                        self.runner.start(ex)
+            elif kind is RequestRejected:
+                self._on_rejected(event)
+        if len(self.queue) > PIPELINE_LIMIT and not self._paused_for_pipeline:
+            self._paused_for_pipeline = True
+            self.flow.pause_reading(0)
+
+    def eof_received(self) -> bool:
+        # The client half-closed. Requests whose bodies are complete are still
+        # answered (then we close); a request cut short is abandoned.
+        if self.conn.body_open and self.queue:
+            self._abort_all()
+            return False
+        if not self.queue:
+            return False
+        self.conn.must_close = True
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state.connections.discard(self)
+        self._abort_all()
+        self.flow.close()
+        self.state.on_connection_closed()
+
+    def pause_writing(self) -> None:
+        self.flow.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.flow.resume_writing()
+
+    # -- requests ----------------------------------------------------------------------
+
+    def _on_request(self, event: RequestStarted) -> None:
+        s = self.settings
+        rid = event.request_id
+        params = event.params
+        params.update(self.base)
+        if self.trusted:
+            apply_forwarded(params, s.trusts)
+        post = self.state.mailbox.post
+        if self.runner.streams_body:
+            flow = self.flow
+            body: Any = StreamingBody(
+                s.body_memory_limit,
+                pause=lambda: flow.pause_reading(rid),
+                resume=lambda: post(flow.resume_reading, rid),
+                on_first_read=(lambda: post(self._send_continue, rid))
+                if rid in self.conn.expect_continue
+                else None,
+            )
+        else:
+            body = SpooledBody(s.body_memory_limit)
+        ex = Exchange(self, self.flow, rid, params, body, 0, post)
+        self.by_id[rid] = ex
+        self.queue.append(ex)
+        self.head_started = None
+        declared = params.get("CONTENT_LENGTH", "")
+        if s.max_body_size and declared.isdigit() and int(declared) > s.max_body_size:
+            ex.too_large = True
+        if self.queue[0] is ex:
+            self._begin(ex)
+
+    def _begin(self, ex: Exchange) -> None:
+        """``ex`` became the current request: answer or run it."""
+        if ex.too_large:
+            self._refuse(ex, 413, f"request body larger than max_body_size ({self.settings.max_body_size})")
+            return
+        if self.runner.streams_body:
+            self.runner.start(ex)
+        else:
+            # Inline: the body is read before the app runs, so a client
+            # waiting for 100 Continue must get it now.
+            self._send_continue(ex.request_id)
+            if ex.body.finished:
+                self.runner.start(ex)
+
+    def _on_body(self, rid: int, data: bytes) -> None:
+        ex = self.by_id.get(rid)
+        if ex is None or ex.done:
+            return
+        limit = self.settings.max_body_size
+        if limit and ex.body.received + len(data) > limit:
+            if not ex.too_large:
+                ex.too_large = True
+                if self.queue and self.queue[0] is ex:
+                    if self.runner.streams_body and ex.body.received:
+                        ex.body.abort(BodyTooLarge(f"request body larger than max_body_size ({limit})"))
+                        self.conn.must_close = True
+                    else:
+                        self._refuse(ex, 413, f"request body larger than max_body_size ({limit})")
+            return
+        ex.body.write(data)
+
+    def _on_rejected(self, event: RequestRejected) -> None:
+        error_log.info("http %s: request %d refused with %d: %s", self.peer, event.request_id, event.status,
+                       event.reason)  # fmt: skip
+        self.flow.pause_reading(-1)  # nothing after the bad request is read
+        ex = self.by_id.get(event.request_id)
+        if ex is None:
+            self.rejection = event
+            if not self.queue:
+                self._send_rejection()
+            return
+        # The body of an accepted request was malformed: its app must not take
+        # the truncated body for a whole one.
+        ex.body.abort()
+        self.conn.must_close = True
+        if self.queue and self.queue[0] is ex and not ex.aborted:
+            self._refuse(ex, event.status, event.reason)
+
+    def _refuse(self, ex: Exchange, status: int, reason: str) -> None:
+        """Answer the current request ourselves (the app does not run or its
+        output is discarded) and close the connection after it."""
+        error_log.warning("http %s: %s: %d %s", self.peer, ex.describe(), status, reason)
+        ex.aborted = True
+        ex.done = True
+        ex.body.abort()
+        self.transport.write(error_response(status, self.state.extra_headers))
+        self._close()
+
+    def _send_rejection(self) -> None:
+        event, self.rejection = self.rejection, None
+        if event is not None and not self.transport.is_closing():
+            self.transport.write(error_response(event.status, self.state.extra_headers))
+        self._close()
+
+    def _send_continue(self, rid: int) -> None:
+        if not self.transport.is_closing():
+            out = self.conn.continue_100(rid)
+            if out:
+                self.transport.write(out)
+
+    def _abort_all(self) -> None:
+        queue, self.queue = self.queue, deque()
+        self.by_id.clear()
+        for ex in queue:
+            ex.abort()
+
+    def _finished(self, rid: int) -> None:
+        """The response to ``rid`` is complete: start the next request or close."""
+        ex = self.by_id.pop(rid, None)
+        if self.queue and self.queue[0] is ex:
+            self.queue.popleft()
+        if ex is not None and not ex.body.finished:
+            # The app answered without the whole body: the rest of it (or a
+            # body the client still waits to send after a 100) cannot be
+            # told from the next request. Close after this response.
+            self.conn.must_close = True
+        self.flow.resume_reading(rid)
+        if self._paused_for_pipeline and len(self.queue) <= PIPELINE_LIMIT // 2:
+            self._paused_for_pipeline = False
+            self.flow.resume_reading(0)
+        if self.conn.must_close or self.state.stopping:
+            if not self.queue or self.conn.must_close:
+                self._abort_all()
+                self._close()
+            return
+        self.last_activity = time.monotonic()
+        if self.queue:
+            nxt = self.queue[0]
+            self._begin(nxt)
+        elif self.rejection is not None:
+            self._send_rejection()
+
+    def _close(self) -> None:
+        if self._closing or self.transport.is_closing():
+            return
+        self._closing = True
+        # Half-close, then let the client close: closing with unread input
+        # makes the kernel send RST, which can destroy the response in flight.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.state.loop.call_later(LINGER, self.transport.close)
+        else:
+            self.transport.close()
+
+    # -- the channel the runner drives (loop thread) ---------------------------------
+
+    def _closing_for(self, rid: int) -> None:
+        if self.state.stopping:
+            self.conn.close_after(rid)
+
+    def respond(self, rid: int, status: str, headers: list, body: bytes) -> None:
+        if not self.transport.is_closing():
+            self._closing_for(rid)
+            self.transport.write(self.conn.respond(rid, status, headers, body, self.state.extra_headers))
+        self._finished(rid)
+
+    def start(self, rid: int, status: str, headers: list, first: bytes) -> None:
+        if not self.transport.is_closing():
+            self._closing_for(rid)
+            out = self.conn.send(ResponseStart(rid, status, headers), self.state.extra_headers)
+            if first:
+                out += self.conn.send(ResponseData(rid, first))
+            self.transport.write(out)
+
+    def data(self, rid: int, chunk: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(self.conn.send(ResponseData(rid, chunk)))
+
+    def end(self, rid: int) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(self.conn.send(ResponseEnd(rid)))
+        self._finished(rid)
+
+    def stderr(self, rid: int, data: bytes) -> None:
+        return  # HTTP has no error stream: wsgi.errors already went to the error log
+
+    def broken(self, rid: int, reason: str) -> None:
+        error_log.error("http %s: request %d: %s; closing the connection", self.peer, rid, reason)
+        self._abort_all()
+        self.transport.abort()
+
+    # -- maintenance -----------------------------------------------------------------
+
+    def on_tick(self, now: float) -> None:
+        """Enforce the connection's timeouts (called about once a second)."""
+        s = self.settings
+        if self._closing:
+            return
+        if self.head_started is not None and self.conn.in_head:
+            if now - self.head_started > s.header_timeout:
+                error_log.info(
+                    "http %s: request head not complete after %ss; closing", self.peer, s.header_timeout
+                )
+                if not self.queue:
+                    self.transport.write(error_response(408, self.state.extra_headers))
+                self._abort_all()
+                self._close()
+            return
+        if self.queue:
+            if self.conn.body_open and now - self.last_activity > s.body_timeout:
+                error_log.info("http %s: request body stalled for %ss; closing", self.peer, s.body_timeout)
+                self._abort_all()
+                self.transport.abort()
+            return
+        if now - self.last_activity >= s.keepalive_timeout:
+            self._closing = True
+            self.transport.close()
+
+    def close_if_idle(self, now: float, idle_timeout: float) -> None:
+        """Close at once if no request is in progress (a graceful stop)."""
+        if not self.queue and not self._closing:
+            self._closing = True
+            self.transport.close()
