@@ -25,7 +25,7 @@ _PAGE = """\
 <head><meta charset="utf-8"><title>fcgigate</title></head>
 <body>
 <h1>It works: this is fcgigate</h1>
-<p>fcgigate is serving its demo application over FastCGI. This request reached it as:</p>
+<p>fcgigate is serving its demo application (over HTTP or FastCGI). This request reached it as:</p>
 <table>
 {rows}
 </table>

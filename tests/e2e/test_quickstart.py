@@ -2,7 +2,7 @@
 
 This runs the README's commands as written (`make run`, the bundled
 conf/nginx/quickstart.conf under /tmp/fcgigate-nginx, `curl`), on their fixed
-ports 9000 and 8080: it fails, rather than skips, when one is taken.
+ports 8000, 9000 and 8080: it fails, rather than skips, when one is taken.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def wait_for(address: tuple[str, int], proc: subprocess.Popen, what: str, timeou
 
 
 def test_make_run_then_nginx_quickstart_answers_curl() -> None:
-    for port in (9000, 8080):
+    for port in (8000, 9000, 8080):
         assert not can_connect(("127.0.0.1", port)), f"port {port} is taken; the quick start needs it"
     run = subprocess.Popen(["make", "run"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            start_new_session=True)  # fmt: skip
@@ -55,6 +55,9 @@ def test_make_run_then_nginx_quickstart_answers_curl() -> None:
         form = subprocess.run(["curl", "-sS", "--data-binary", "name=demo", "http://127.0.0.1:8080/echo"],
                               capture_output=True, timeout=10)  # fmt: skip
         assert form.stdout == b"name=demo"
+        # and `make run` also serves the demo straight over HTTP, for a browser
+        direct = subprocess.run(["curl", "-sS", "http://127.0.0.1:8000/"], capture_output=True, timeout=10)
+        assert b"fcgigate" in direct.stdout
     finally:
         subprocess.run([*nginx, "-s", "stop"], timeout=10, capture_output=True)
         os.killpg(run.pid, signal.SIGTERM)
