@@ -96,9 +96,9 @@ class FastCGIProtocol(asyncio.Protocol):
                 self._on_request(event)
             elif kind is BodyEnd:
                 ex = self.exchanges.get(event.request_id)
-                if ex is not None and not ex.done:
-                    ex.body.finish()
-                    if not self.runner.streams_body:
+                if ex is not None:
+                    ex.body.finish()  # even if an app thread already answered
+                    if not ex.done and not self.runner.streams_body:
                         self.runner.start(ex)
             elif kind is RequestAborted:
                 self._on_abort(event.request_id)

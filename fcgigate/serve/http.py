@@ -93,6 +93,8 @@ class HTTPProtocol(asyncio.Protocol):
         self.state.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
+        if self._closing:
+            return  # we said Connection: close; what follows is not read
         now = time.monotonic()
         self.last_activity = now
         if self.head_started is None and not self.queue:
@@ -105,9 +107,12 @@ class HTTPProtocol(asyncio.Protocol):
                 self._on_request(event)
             elif kind is BodyEnd:
                 ex = self.by_id.get(event.request_id)
-                if ex is not None and not ex.done:
+                if ex is not None:
+                    # Always, even if an app thread already finished its
+                    # response (ex.done is the app's flag): the connection
+                    # needs to know the request's bytes are all in.
                     ex.body.finish()
-                    if not self.runner.streams_body and self.queue and self.queue[0] is ex:
+                    if not ex.done and not self.runner.streams_body and self.queue and self.queue[0] is ex:
                         self.runner.start(ex)
             elif kind is RequestRejected:
                 self._on_rejected(event)
@@ -235,7 +240,7 @@ class HTTPProtocol(asyncio.Protocol):
         self._close()
 
     def _send_continue(self, rid: int) -> None:
-        if not self.transport.is_closing():
+        if not self._closing and not self.transport.is_closing():
             out = self.conn.continue_100(rid)
             if out:
                 self.transport.write(out)
@@ -291,13 +296,13 @@ class HTTPProtocol(asyncio.Protocol):
             self.conn.close_after(rid)
 
     def respond(self, rid: int, status: str, headers: list, body: bytes) -> None:
-        if not self.transport.is_closing():
+        if not self._closing and not self.transport.is_closing():
             self._closing_for(rid)
             self.transport.write(self.conn.respond(rid, status, headers, body, self.state.extra_headers))
         self._finished(rid)
 
     def start(self, rid: int, status: str, headers: list, first: bytes) -> None:
-        if not self.transport.is_closing():
+        if not self._closing and not self.transport.is_closing():
             self._closing_for(rid)
             out = self.conn.send(ResponseStart(rid, status, headers), self.state.extra_headers)
             if first:
@@ -305,11 +310,11 @@ class HTTPProtocol(asyncio.Protocol):
             self.transport.write(out)
 
     def data(self, rid: int, chunk: bytes) -> None:
-        if not self.transport.is_closing():
+        if not self._closing and not self.transport.is_closing():
             self.transport.write(self.conn.send(ResponseData(rid, chunk)))
 
     def end(self, rid: int) -> None:
-        if not self.transport.is_closing():
+        if not self._closing and not self.transport.is_closing():
             self.transport.write(self.conn.send(ResponseEnd(rid)))
         self._finished(rid)
 
