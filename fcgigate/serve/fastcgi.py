@@ -13,13 +13,10 @@ spooled to memory or a temporary file.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
 import time
-from typing import Any
 
-from fcgigate.buffers import BodyTooLarge, SpooledBody, StreamingBody
+from fcgigate.buffers import BodyTooLarge
 from fcgigate.protocols.errors import ProtocolError
 from fcgigate.protocols.events import (
     BodyData,
@@ -32,44 +29,20 @@ from fcgigate.protocols.events import (
     ResponseStart,
 )
 from fcgigate.protocols.fastcgi import FastCGIConnection
-from fcgigate.serve.flow import FlowControl
+from fcgigate.serve.connection import ServedConnection
 from fcgigate.serve.runner import ERROR_413, Exchange
 from fcgigate.serve.state import ServerState
 
 error_log = logging.getLogger("fcgigate.error")
 
-# Seconds a half-closed connection waits for the peer to close its side.
-LINGER = 2.0
 
-
-class FastCGIProtocol(asyncio.Protocol):
+class FastCGIProtocol(ServedConnection):
     def __init__(self, state: ServerState, listener: str) -> None:
-        self.state = state
-        self.listener = listener
-        self.settings = state.settings
-        self.runner = state.runner
+        super().__init__(state, listener)
         self.conn = FastCGIConnection(state.settings.fastcgi)
         self.exchanges: dict[int, Exchange] = {}
-        self.transport: asyncio.Transport | None = None
-        self.flow: FlowControl | None = None
-        self.peer = listener
-        self.last_activity = time.monotonic()
-        self._closing = False
 
     # -- asyncio.Protocol ------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.flow = FlowControl(transport)
-        sock = transport.get_extra_info("socket")
-        peer = transport.get_extra_info("peername")
-        if isinstance(peer, tuple):
-            self.peer = f"{peer[0]}:{peer[1]}"
-            if sock is not None:
-                # Records are already coalesced per write; Nagle would only
-                # delay the END_REQUEST behind the body (php-fpm does the same).
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.state.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
         self.last_activity = time.monotonic()
@@ -112,36 +85,15 @@ class FastCGIProtocol(asyncio.Protocol):
                 ex.abort()
         return False
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.state.connections.discard(self)
-        self._abort_all()
-        self.flow.close()
-        self.state.on_connection_closed()
-
-    def pause_writing(self) -> None:
-        self.flow.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.flow.resume_writing()
-
     # -- events ----------------------------------------------------------------------
 
     def _on_request(self, event: RequestStarted) -> None:
         s = self.settings
         rid = event.request_id
-        post = self.state.mailbox.post
-        if self.runner.streams_body:
-            flow = self.flow
-            body: Any = StreamingBody(
-                s.body_memory_limit,
-                pause=lambda: flow.pause_reading(rid),
-                resume=lambda: post(flow.resume_reading, rid),
-            )
-        else:
-            body = SpooledBody(s.body_memory_limit)
+        body = self.new_body(rid)
         params = event.params  # ours: the protocol built it for this request
         params["FCGI_ROLE"] = event.role  # as flup does; an AUTHORIZER app needs to know
-        ex = Exchange(self, self.flow, rid, params, body, s.stderr_limit, post)
+        ex = Exchange(self, self.flow, rid, params, body, s.stderr_limit, self.state.mailbox.post)
         self.exchanges[rid] = ex
         declared = event.params.get("CONTENT_LENGTH", "")
         if s.max_body_size and declared.isdigit() and int(declared) > s.max_body_size:
@@ -171,12 +123,7 @@ class FastCGIProtocol(asyncio.Protocol):
                 BodyTooLarge(f"request body larger than max_body_size ({self.settings.max_body_size})")
             )
             return
-        error_log.warning(
-            "fastcgi %s: %s: request body larger than max_body_size (%d bytes)",
-            self.peer,
-            ex.describe(),
-            self.settings.max_body_size,
-        )
+        error_log.warning("fastcgi %s: %s: %s", self.peer, ex.describe(), self.too_large())
         ex.done = True
         ex.aborted = True  # the app, if queued, is not called
         ex.body.abort()
@@ -207,21 +154,8 @@ class FastCGIProtocol(asyncio.Protocol):
         # A request that ended without reading all its body may hold reading
         # paused; the rest of its STDIN is dropped by the protocol.
         self.flow.resume_reading(rid)
-        if (
-            self.conn.close_when_idle
-            and not self.conn.active_requests
-            and not self._closing
-            and not self.transport.is_closing()
-        ):
-            self._closing = True
-            # Half-close and let the peer close: closing with unread input
-            # would make the kernel send RST, which can destroy the
-            # END_REQUEST still in flight (php-fpm and flup linger the same way).
-            if self.transport.can_write_eof():
-                self.transport.write_eof()
-                self.state.loop.call_later(LINGER, self.transport.close)
-            else:
-                self.transport.close()
+        if self.conn.close_when_idle and not self.conn.active_requests:
+            self.close_lingering()
 
     # -- the channel the runner drives (loop thread) ---------------------------------
 

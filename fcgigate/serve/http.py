@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import time
 from collections import deque
-from typing import Any
 
-from fcgigate.buffers import BodyTooLarge, SpooledBody, StreamingBody
+from fcgigate.buffers import BodyTooLarge
 from fcgigate.protocols.events import (
     BodyData,
     BodyEnd,
@@ -38,7 +36,7 @@ from fcgigate.protocols.events import (
     ResponseStart,
 )
 from fcgigate.protocols.http import HTTPConnection, RequestRejected, error_response
-from fcgigate.serve.flow import FlowControl
+from fcgigate.serve.connection import ServedConnection
 from fcgigate.serve.runner import Exchange
 from fcgigate.serve.state import ServerState
 from fcgigate.wsgi import apply_forwarded
@@ -46,51 +44,36 @@ from fcgigate.wsgi import apply_forwarded
 error_log = logging.getLogger("fcgigate.error")
 
 PIPELINE_LIMIT = 16  # queued requests past which reading pauses
-LINGER = 2.0  # seconds a half-closed connection waits for the peer to close
 
 
-class HTTPProtocol(asyncio.Protocol):
+class HTTPProtocol(ServedConnection):
     def __init__(self, state: ServerState, listener: str) -> None:
-        self.state = state
-        self.listener = listener
-        self.settings = state.settings
-        self.runner = state.runner
+        super().__init__(state, listener)
         self.conn = HTTPConnection(state.settings.http)
         self.queue: deque[Exchange] = deque()
         self.by_id: dict[int, Exchange] = {}
         self.rejection: RequestRejected | None = None
-        self.transport: asyncio.Transport | None = None
-        self.flow: FlowControl | None = None
-        self.peer = listener
         self.base: dict[str, str] = {}
         self.trusted = False
-        self.last_activity = time.monotonic()
         self.head_started: float | None = None
-        self._closing = False
         self._paused_for_pipeline = False
 
     # -- asyncio.Protocol ------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.flow = FlowControl(transport)  # type: ignore[arg-type]
-        sock = transport.get_extra_info("socket")
+        super().connection_made(transport)
         peer = transport.get_extra_info("peername")
         local = transport.get_extra_info("sockname")
         base = {"REQUEST_SCHEME": "http"}
         if isinstance(peer, tuple):
-            self.peer = f"{peer[0]}:{peer[1]}"
             base["REMOTE_ADDR"], base["REMOTE_PORT"] = peer[0], str(peer[1])
             base["SERVER_NAME"], base["SERVER_PORT"] = local[0], str(local[1])
             self.trusted = self.settings.trusts(peer[0])
-            if sock is not None:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         else:  # a unix socket: the peer is whoever may open it, i.e. trusted
             base["REMOTE_ADDR"] = "127.0.0.1"
             base["SERVER_NAME"], base["SERVER_PORT"] = "localhost", "80"
             self.trusted = True
         self.base = base
-        self.state.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
         if self._closing:
@@ -131,18 +114,6 @@ class HTTPProtocol(asyncio.Protocol):
         self.conn.must_close = True
         return True
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.state.connections.discard(self)
-        self._abort_all()
-        self.flow.close()
-        self.state.on_connection_closed()
-
-    def pause_writing(self) -> None:
-        self.flow.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.flow.resume_writing()
-
     # -- requests ----------------------------------------------------------------------
 
     def _on_request(self, event: RequestStarted) -> None:
@@ -153,18 +124,8 @@ class HTTPProtocol(asyncio.Protocol):
         if self.trusted:
             apply_forwarded(params, s.trusts)
         post = self.state.mailbox.post
-        if self.runner.streams_body:
-            flow = self.flow
-            body: Any = StreamingBody(
-                s.body_memory_limit,
-                pause=lambda: flow.pause_reading(rid),
-                resume=lambda: post(flow.resume_reading, rid),
-                on_first_read=(lambda: post(self._send_continue, rid))
-                if rid in self.conn.expect_continue
-                else None,
-            )
-        else:
-            body = SpooledBody(s.body_memory_limit)
+        expects = rid in self.conn.expect_continue
+        body = self.new_body(rid, (lambda: post(self._send_continue, rid)) if expects else None)
         ex = Exchange(self, self.flow, rid, params, body, 0, post)
         self.by_id[rid] = ex
         self.queue.append(ex)
@@ -178,7 +139,7 @@ class HTTPProtocol(asyncio.Protocol):
     def _begin(self, ex: Exchange) -> None:
         """``ex`` became the current request: answer or run it."""
         if ex.too_large:
-            self._refuse(ex, 413, f"request body larger than max_body_size ({self.settings.max_body_size})")
+            self._refuse(ex, 413, self.too_large())
             return
         if self.runner.streams_body:
             self.runner.start(ex)
@@ -199,10 +160,10 @@ class HTTPProtocol(asyncio.Protocol):
                 ex.too_large = True
                 if self.queue and self.queue[0] is ex:
                     if self.runner.streams_body and ex.body.received:
-                        ex.body.abort(BodyTooLarge(f"request body larger than max_body_size ({limit})"))
+                        ex.body.abort(BodyTooLarge(self.too_large()))
                         self.conn.must_close = True
                     else:
-                        self._refuse(ex, 413, f"request body larger than max_body_size ({limit})")
+                        self._refuse(ex, 413, self.too_large())
             return
         ex.body.write(data)
 
@@ -278,16 +239,7 @@ class HTTPProtocol(asyncio.Protocol):
             self._send_rejection()
 
     def _close(self) -> None:
-        if self._closing or self.transport.is_closing():
-            return
-        self._closing = True
-        # Half-close, then let the client close: closing with unread input
-        # makes the kernel send RST, which can destroy the response in flight.
-        if self.transport.can_write_eof():
-            self.transport.write_eof()
-            self.state.loop.call_later(LINGER, self.transport.close)
-        else:
-            self.transport.close()
+        self.close_lingering()
 
     # -- the channel the runner drives (loop thread) ---------------------------------
 

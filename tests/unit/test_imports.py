@@ -37,11 +37,14 @@ ALLOWED = {
     "fcgigate.serve.runner": {
         "fcgigate.buffers", "fcgigate.wsgi", "fcgigate.serve.flow", "fcgigate.serve.state",
     },
+    "fcgigate.serve.connection": {"fcgigate.buffers", "fcgigate.serve.flow", "fcgigate.serve.state"},
     "fcgigate.serve.fastcgi": {
+        "fcgigate.serve.connection",
         "fcgigate.buffers", "fcgigate.protocols.errors", "fcgigate.protocols.events",
         "fcgigate.protocols.fastcgi", "fcgigate.serve.flow", "fcgigate.serve.runner", "fcgigate.serve.state",
     },
     "fcgigate.serve.http": {
+        "fcgigate.serve.connection",
         "fcgigate.buffers", "fcgigate.protocols.events", "fcgigate.protocols.http", "fcgigate.serve.flow",
         "fcgigate.serve.runner", "fcgigate.serve.state", "fcgigate.wsgi",
     },

@@ -1,0 +1,102 @@
+"""What the FastCGI and HTTP glue share: one served connection's plumbing.
+
+A subclass owns its wire protocol and its requests; this base owns the
+transport, flow control, the peer's name, registration with the worker, the
+request-body buffers and the lingering close. Subclasses implement
+``_abort_all()`` (the connection is gone: abort every request on it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from abc import ABC, abstractmethod
+from typing import Any
+
+from fcgigate.buffers import SpooledBody, StreamingBody
+from fcgigate.serve.flow import FlowControl
+from fcgigate.serve.state import ServerState
+
+# Seconds a half-closed connection waits for the peer to close its side.
+LINGER = 2.0
+
+
+class ServedConnection(asyncio.Protocol, ABC):
+    def __init__(self, state: ServerState, listener: str) -> None:
+        self.state = state
+        self.listener = listener
+        self.settings = state.settings
+        self.runner = state.runner
+        self.transport: asyncio.Transport | None = None
+        self.flow: FlowControl | None = None
+        self.peer = listener
+        self.last_activity = time.monotonic()
+        self._closing = False
+
+    # -- asyncio.Protocol ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.flow = FlowControl(transport)  # type: ignore[arg-type]
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.peer = f"{peer[0]}:{peer[1]}"
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                # Every response goes out in as few writes as we can make it;
+                # Nagle would only hold back its last segment.
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.state.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state.connections.discard(self)
+        self._abort_all()
+        self.flow.close()
+        self.state.on_connection_closed()
+
+    def pause_writing(self) -> None:
+        self.flow.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.flow.resume_writing()
+
+    @abstractmethod
+    def _abort_all(self) -> None:
+        """The connection is gone: abort every request on it."""
+
+    # -- shared helpers --------------------------------------------------------------
+
+    def new_body(self, rid: int, on_first_read: Any = None) -> Any:
+        """The body buffer for request ``rid``: streamed to an app thread (with
+        back-pressure on this connection) or spooled for an inline app."""
+        s = self.settings
+        if not self.runner.streams_body:
+            return SpooledBody(s.body_memory_limit)
+        flow = self.flow
+        post = self.state.mailbox.post
+        return StreamingBody(
+            s.body_memory_limit,
+            pause=lambda: flow.pause_reading(rid),
+            resume=lambda: post(flow.resume_reading, rid),
+            on_first_read=on_first_read,
+        )
+
+    def too_large(self) -> str:
+        return f"request body larger than max_body_size ({self.settings.max_body_size} bytes)"
+
+    def close_lingering(self) -> None:
+        """Half-close, then let the peer close (or close after LINGER seconds).
+
+        Closing a socket that still has unread input makes the kernel send
+        RST, which can destroy the end of the response still in flight to
+        the peer; php-fpm and flup linger the same way.
+        """
+        if self._closing or self.transport.is_closing():
+            return
+        self._closing = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.state.loop.call_later(LINGER, self.transport.close)
+        else:
+            self.transport.close()
