@@ -108,6 +108,9 @@ class HTTPConnection:
     def __init__(self, limits: HTTPLimits | None = None) -> None:
         self.limits = limits or HTTPLimits()
         self._parser = httptools.HttpRequestParser(self)
+        # Let any digits through llhttp, so that on_headers_complete answers an
+        # HTTP/3.0 request-line with 505 like HTTP/2.0 (llhttp would say 400).
+        self._parser.set_dangerous_leniencies(lenient_version=True)
         self._events: list = []
         self._next_id = 1
         self._url = bytearray()
@@ -138,18 +141,25 @@ class HTTPConnection:
         if self._in_head:
             self._raw_head += len(data)
         try:
-            self._parser.feed_data(data)
+            while True:
+                try:
+                    self._parser.feed_data(data)
+                    break
+                except httptools.HttpParserUpgrade as exc:
+                    # Upgrade (h2c, websocket) is not offered: the request is
+                    # served as a plain one (RFC 9110 7.8) and the bytes after
+                    # it parsed as HTTP/1.1, in this feed as in the next ones.
+                    # (Upgrade requests with a body were refused in
+                    # on_headers_complete: httptools makes llhttp skip it.)
+                    data = data[exc.args[0] :]
+                    if not data:
+                        break
         except httptools.HttpParserCallbackError as exc:
             cause = exc.__context__
             if isinstance(cause, _Refuse):
                 self._reject(cause.status, cause.reason)
             else:  # a bug of ours in a callback: still the peer gets an answer
                 self._reject(400, f"malformed request: {exc}")
-        except httptools.HttpParserUpgrade:
-            # Upgrade (h2c, websocket) is not offered: the request is served
-            # as a plain one (RFC 9110 7.8) and the bytes after it parsed as
-            # HTTP/1.1, so a client never gets to switch on its own.
-            pass
         except httptools.HttpParserError as exc:
             self._reject(400, f"malformed request: {exc}")
         if self._in_head and self._raw_head > self.limits.max_header_size + RAW_HEAD_SLACK:
@@ -207,7 +217,7 @@ class HTTPConnection:
         rid = self._next_id
         method = parser.get_method().decode("ascii")
         params = self._params(rid, method, version)  # may refuse: then rid stays unused
-        keep_alive = parser.should_keep_alive()
+        keep_alive = parser.should_keep_alive() and not self._close_asked
         self._next_id += 1
         self._current_id = rid
         self._in_head = False
@@ -219,10 +229,13 @@ class HTTPConnection:
         """CGI meta-variables for the request (RFC 3875 4.1), as latin-1 str."""
         target = self._url.decode("latin-1")
         path, _, query = target.partition("?")
+        absolute = ""
+        expect = False
         if not path.startswith("/"):
             if path.startswith(("http://", "https://")):
                 # absolute-form (RFC 9112 3.2.2): route on its path
-                path = "/" + path.split("//", 1)[1].partition("/")[2]
+                absolute, _, rest = path.split("//", 1)[1].partition("/")
+                path = "/" + rest
             elif not (path == "*" and method == "OPTIONS"):
                 raise _Refuse(400, f"request target {target[:100]!r} is not a path")
         params = {
@@ -232,10 +245,24 @@ class HTTPConnection:
             "SERVER_PROTOCOL": f"HTTP/{version}",
         }
         hosts = 0
+        codings: list[str] = []
+        has_length = False
+        self._close_asked = False
         for raw_name, raw_value in self._headers:
             name = raw_name.decode("latin-1")
+            if "_" in name:
+                # Foo_Bar and Foo-Bar would both be HTTP_FOO_BAR: a front end
+                # that vetted Foo-Bar could be bypassed with Foo_Bar. Dropped,
+                # as nginx and Apache drop them.
+                continue
             value = raw_value.decode("latin-1").strip(" \t")
             key = name.upper().replace("-", "_")
+            if key == "TRANSFER_ENCODING":
+                codings += [c.strip().lower() for c in value.split(",")]
+            elif key == "CONTENT_LENGTH":
+                has_length = value != "0"
+            elif key == "CONNECTION":
+                self._close_asked |= "close" in (t.strip().lower() for t in value.split(","))
             if key == "CONTENT_LENGTH" or key == "CONTENT_TYPE":
                 params[key] = value
                 continue
@@ -244,12 +271,8 @@ class HTTPConnection:
             elif key == "EXPECT":
                 if value.lower() != "100-continue":
                     raise _Refuse(417, f"unsupported expectation {value[:50]!r}")
-                self.expect_continue.add(rid)
-            if "_" in name:
-                # Foo_Bar and Foo-Bar would both be HTTP_FOO_BAR: a front end
-                # that vetted Foo-Bar could be bypassed with Foo_Bar. Dropped,
-                # as nginx and Apache drop them.
-                continue
+                if version == "1.1":  # RFC 9110 10.1.1: ignored from HTTP/1.0
+                    expect = True
             key = "HTTP_" + key
             if key in params:  # RFC 9110 5.3: repeated fields combine with a comma
                 params[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
@@ -257,6 +280,22 @@ class HTTPConnection:
                 params[key] = value
         if hosts > 1 or (hosts == 0 and version == "1.1"):
             raise _Refuse(400, "an HTTP/1.1 request needs exactly one Host header")
+        if codings and (version != "1.1" or codings[-1] != "chunked"):
+            # RFC 9112 6.1, 6.3: the length cannot be determined (or, in
+            # HTTP/1.0, the framing is faulty): refused before the app sees it.
+            raise _Refuse(400, f"Transfer-Encoding {', '.join(codings)!r} not served")
+        if len(codings) > 1:
+            # gzip, chunked: framed fine, but we would hand the app a body
+            # still encoded under a coding it never asked for (nginx: 501).
+            raise _Refuse(501, f"Transfer-Encoding {', '.join(codings)!r} not implemented")
+        if self._parser.should_upgrade() and (codings or has_length):
+            # httptools makes llhttp skip an upgrade request's body: its bytes
+            # would be parsed as the next request.
+            raise _Refuse(400, "an Upgrade request with a body is not served")
+        if absolute:
+            params["HTTP_HOST"] = absolute  # RFC 9112 3.2.2: the target's authority wins
+        if expect:
+            self.expect_continue.add(rid)
         return params
 
     def on_body(self, body: bytes) -> None:
@@ -292,6 +331,7 @@ class HTTPConnection:
             raise LocalProtocolError(f"response event for unknown request {rid}")
         kind = type(event)
         if kind is ResponseStart:
+            self._check_turn(rid)
             if resp.started:
                 raise LocalProtocolError(f"a second ResponseStart for request {rid}")
             return self._head(resp, event.status, event.headers, None, extra_headers)
@@ -319,15 +359,21 @@ class HTTPConnection:
         extra_headers: bytes = b"",
     ) -> bytes:
         """A whole response in one piece (the fast path): head and body."""
-        resp = self._responses.pop(request_id, None)
-        if resp is None:
+        if request_id not in self._responses:
             raise LocalProtocolError(f"response for unknown request {request_id}")
+        self._check_turn(request_id)
+        resp = self._responses.pop(request_id)
         head = self._head(resp, status, headers, len(body), extra_headers)
         if not resp.keep_alive:
             self.must_close = True
         if resp.no_body or not body:
             return head
         return head + body
+
+    def _check_turn(self, request_id: int) -> None:
+        first = next(iter(self._responses))
+        if request_id != first:
+            raise LocalProtocolError(f"response to request {request_id} before request {first}'s")
 
     def _head(
         self, resp: _Response, status: str, headers: list[tuple[str, str]], length: int | None, extra: bytes
@@ -343,7 +389,9 @@ class HTTPConnection:
                 has_length = True
             lines.append(f"{name}: {value}\r\n")
         if not has_length and not (resp.no_body and not resp.head):
-            if length is not None:
+            if length is not None and not (resp.head and not length):
+                # (An empty HEAD body says nothing of the GET body's length,
+                # so no Content-Length: 0 for it; RFC 9110 8.6.)
                 lines.append(f"Content-Length: {length}\r\n")
             elif resp.http11 and not resp.head:
                 resp.chunked = True

@@ -1,0 +1,3 @@
+"""TE.CL: the same pair in the other order."""
+
+status = 400

@@ -1,0 +1,3 @@
+"""Case does not hide the CL+TE pair."""
+
+status = 400

@@ -1,0 +1,3 @@
+"""A Content-Length list, even of one repeated value: refused."""
+
+status = 400

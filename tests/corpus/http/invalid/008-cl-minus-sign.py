@@ -1,0 +1,3 @@
+"""A negative Content-Length."""
+
+status = 400

@@ -1,0 +1,3 @@
+"""Trailing garbage after the digits."""
+
+status = 400

@@ -1,0 +1,3 @@
+"""A hex Content-Length."""
+
+status = 400

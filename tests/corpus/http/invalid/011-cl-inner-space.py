@@ -1,0 +1,3 @@
+"""Digits separated by a space."""
+
+status = 400

@@ -1,0 +1,3 @@
+"""chunked must be the final coding (RFC 9112 6.1)."""
+
+status = 400

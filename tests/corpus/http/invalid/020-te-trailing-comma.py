@@ -1,0 +1,3 @@
+"""An empty list element after chunked."""
+
+status = 400

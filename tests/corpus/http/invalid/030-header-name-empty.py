@@ -1,0 +1,3 @@
+"""An empty field name."""
+
+status = 400

@@ -1,0 +1,3 @@
+"""DEL is neither VCHAR nor obs-text."""
+
+status = 400

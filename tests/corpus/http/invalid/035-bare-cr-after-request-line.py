@@ -1,0 +1,3 @@
+"""A request-line ended by CR alone."""
+
+status = 400

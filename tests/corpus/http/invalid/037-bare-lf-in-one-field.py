@@ -1,0 +1,3 @@
+"""One field line ended by LF alone, amid CRLF lines."""
+
+status = 400

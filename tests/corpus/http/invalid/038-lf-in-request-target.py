@@ -1,0 +1,3 @@
+"""An LF inside the request target."""
+
+status = 400

@@ -1,0 +1,3 @@
+"""Two Host lines with the same value are still two."""
+
+status = 400

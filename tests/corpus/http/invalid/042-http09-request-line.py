@@ -1,0 +1,3 @@
+"""An HTTP/0.9 simple request (no version): not served."""
+
+status = 400

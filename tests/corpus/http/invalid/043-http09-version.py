@@ -1,0 +1,3 @@
+"""HTTP/0.9 spelled out is not served either."""
+
+status = 400

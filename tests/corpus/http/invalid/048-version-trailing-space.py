@@ -1,0 +1,3 @@
+"""A space after the version."""
+
+status = 400

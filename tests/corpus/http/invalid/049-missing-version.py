@@ -1,0 +1,3 @@
+"""A request-line with a trailing space and no version."""
+
+status = 400

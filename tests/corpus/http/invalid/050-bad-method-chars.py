@@ -1,0 +1,3 @@
+"""A method with a delimiter in it."""
+
+status = 400

@@ -1,0 +1,3 @@
+"""Whitespace before the method."""
+
+status = 400

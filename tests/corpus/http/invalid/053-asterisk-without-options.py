@@ -1,0 +1,3 @@
+"""asterisk-form is only for OPTIONS (RFC 9112 3.2.4)."""
+
+status = 400

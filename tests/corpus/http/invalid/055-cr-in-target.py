@@ -1,0 +1,3 @@
+"""A CR inside the request target."""
+
+status = 400

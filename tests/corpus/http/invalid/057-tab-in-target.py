@@ -1,0 +1,3 @@
+"""A tab inside the target."""
+
+status = 400

@@ -1,0 +1,3 @@
+"""A NUL inside the target."""
+
+status = 400

@@ -1,0 +1,3 @@
+"""Text that is not a request-line."""
+
+status = 400

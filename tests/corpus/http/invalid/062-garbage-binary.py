@@ -1,0 +1,3 @@
+"""NULs and high bytes."""
+
+status = 400

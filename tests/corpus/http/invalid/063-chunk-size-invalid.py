@@ -1,0 +1,5 @@
+"""A chunk size that is not hex."""
+
+status = 400
+
+started = True  # the head was fine: the app saw it, the body then broke it

@@ -1,0 +1,5 @@
+"""No CRLF after the chunk data."""
+
+status = 400
+
+started = True  # the head was fine: the app saw it, the body then broke it

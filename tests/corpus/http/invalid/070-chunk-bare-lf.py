@@ -1,0 +1,5 @@
+"""Chunk lines ended by LF alone."""
+
+status = 400
+
+started = True  # the head was fine: the app saw it, the body then broke it

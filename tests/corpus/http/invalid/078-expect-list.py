@@ -1,0 +1,3 @@
+"""100-continue among unknown expectations is still unmet: 417."""
+
+status = 417
