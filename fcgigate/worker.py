@@ -105,6 +105,7 @@ def serve_settings(config: Any) -> ServeSettings:
             max_request_line=config.http_max_request_line,
             max_headers=config.http_max_headers,
             max_header_size=config.http_max_header_size,
+            keep_alive=config.keepalive_timeout > 0,
         ),
         header_timeout=config.header_timeout,
         body_timeout=config.body_timeout,
@@ -136,7 +137,8 @@ class Acceptor:
         self.url = url
         self.accepting = False
         self.has_capacity = has_capacity or (lambda: True)
-        self.pending = 0  # accepted, transport not yet made
+        self.pending = 0  # accepted, protocol not yet made
+        self.on_slot_freed: Any = lambda: None
 
     def start(self) -> None:
         if not self.accepting:
@@ -170,14 +172,25 @@ class Acceptor:
                 error_log.debug("accept on %s: %s", self.url, exc)
                 continue
             conn.setblocking(False)
+            # Counted as pending until asyncio makes its protocol, which then
+            # counts among the worker's connections (never both at once).
             self.pending += 1
-            task = self.loop.create_task(self.loop.connect_accepted_socket(self.factory, conn))
-            task.add_done_callback(self._connected)
+            made: list[bool] = []
 
-    def _connected(self, task: asyncio.Task) -> None:
-        self.pending -= 1
+            def factory(made: list[bool] = made) -> Any:
+                made.append(True)
+                self.pending -= 1
+                return self.factory()
+
+            task = self.loop.create_task(self.loop.connect_accepted_socket(factory, conn))
+            task.add_done_callback(lambda task, made=made: self._connected(task, made))
+
+    def _connected(self, task: asyncio.Task, made: list[bool]) -> None:
+        if not made:
+            self.pending -= 1
         if not task.cancelled() and task.exception() is not None:
             error_log.debug("setting up a connection on %s failed: %s", self.url, task.exception())
+            self.on_slot_freed()
 
 
 class Worker:
@@ -227,6 +240,7 @@ class Worker:
             protocol = HTTPProtocol if url.startswith("http") else FastCGIProtocol
             factory = lambda url=url, protocol=protocol: protocol(state, url)  # noqa: E731
             acceptor = Acceptor(loop, sock, factory, url, self._has_capacity)
+            acceptor.on_slot_freed = self._connection_closed
             acceptor.start()
             self.acceptors.append(acceptor)
         error_log.info(

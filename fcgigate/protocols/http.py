@@ -58,6 +58,7 @@ class HTTPLimits:
     max_request_line: int = 8190  # bytes of the request target (414 past it)
     max_headers: int = 100  # header fields (431)
     max_header_size: int = 64 * 1024  # bytes of the whole head (431)
+    keep_alive: bool = True  # False: every response closes its connection
 
 
 # Status lines for the statuses we produce ourselves.
@@ -217,7 +218,7 @@ class HTTPConnection:
         rid = self._next_id
         method = parser.get_method().decode("ascii")
         params = self._params(rid, method, version)  # may refuse: then rid stays unused
-        keep_alive = parser.should_keep_alive() and not self._close_asked
+        keep_alive = parser.should_keep_alive() and not self._close_asked and self.limits.keep_alive
         self._next_id += 1
         self._current_id = rid
         self._in_head = False

@@ -83,6 +83,8 @@ class HTTPProtocol(ServedConnection):
         if self.head_started is None and not self.queue:
             self.head_started = now
         for event in self.conn.feed(data):
+            if self._closing:
+                break  # an earlier request in this read closed the connection
             kind = type(event)
             if kind is BodyData:
                 self._on_body(event.request_id, event.data)
@@ -196,7 +198,7 @@ class HTTPProtocol(ServedConnection):
 
     def _send_rejection(self) -> None:
         event, self.rejection = self.rejection, None
-        if event is not None and not self.transport.is_closing():
+        if event is not None and not self._closing and not self.transport.is_closing():
             self.transport.write(error_response(event.status, self.state.extra_headers))
         self._close()
 
@@ -244,7 +246,11 @@ class HTTPProtocol(ServedConnection):
     # -- the channel the runner drives (loop thread) ---------------------------------
 
     def _closing_for(self, rid: int) -> None:
-        if self.state.stopping:
+        """Say Connection: close in this response's head if we will close after it:
+        a stopping server, or a body not wholly received (the rest of it could
+        not be told from the next request)."""
+        ex = self.by_id.get(rid)
+        if self.state.stopping or (ex is not None and not ex.body.finished):
             self.conn.close_after(rid)
 
     def respond(self, rid: int, status: str, headers: list, body: bytes) -> None:

@@ -47,7 +47,9 @@ def test_make_run_then_nginx_quickstart_answers_curl() -> None:
         deadline = time.monotonic() + 10
         while not can_connect(("127.0.0.1", 8080)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        curl = subprocess.run(["curl", "-sS", "-i", "http://127.0.0.1:8080/"], capture_output=True, timeout=10)
+        curl = subprocess.run(
+            ["curl", "-sS", "-i", "http://127.0.0.1:8080/"], capture_output=True, timeout=10
+        )
         assert curl.returncode == 0, curl.stderr
         head, _, body = curl.stdout.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200"), head

@@ -68,7 +68,10 @@ def short_socket_dir() -> Path:
 
 
 def can_connect(address: Any, timeout: float = 0.5) -> bool:
-    """True if something accepts connections at ``address`` (a tuple, a path or a bind URL)."""
+    """True if something accepts connections at ``address`` (a tuple, a path or a
+    bind URL of either protocol: only the address matters here)."""
+    if isinstance(address, str) and address.startswith(("http://", "http+unix://")):
+        address = "fastcgi" + address[len("http") :]
     family, sockaddr = parse_address(address)
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
