@@ -66,4 +66,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fcgigate: configuration file {where} test is successful", file=sys.stderr)
         return 0
     logs.configure(config.error_log, config.log_level)
-    return Master(config).run()
+    return Master(config, overrides).run()

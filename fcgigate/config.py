@@ -221,6 +221,13 @@ def as_header_value(value: str) -> str:
     return value.strip()
 
 
+def as_workers(value: str | int) -> str | int:
+    """`auto` (one per CPU this process may run on) or a number >= 1."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    return as_int(minimum=1)(value)
+
+
 def as_log_target(value: str) -> str:
     """`-` for stderr, or a file path."""
     return as_path(value)
@@ -357,6 +364,7 @@ _FORMATTERS: dict[str, Callable[[Any], str]] = {
     "path": str,
     "list": ", ".join,
     "networks": ", ".join,
+    "workers": str,
     "bind": lambda value: ", ".join(address.url for address in value),
     "octal": lambda value: f"0{value:o}",
     "choice": str,
@@ -364,6 +372,7 @@ _FORMATTERS: dict[str, Callable[[Any], str]] = {
 _METAVARS = {
     "int": "N", "bool": "BOOL", "str": "TEXT", "size": "SIZE", "seconds": "SECONDS", "path": "PATH",
     "list": "PATHS", "bind": "URLS", "octal": "MODE", "choice": "CHOICE", "networks": "ADDRESSES",
+    "workers": "N|auto",
 }  # fmt: skip
 
 
@@ -521,6 +530,81 @@ SETTINGS: tuple[Setting, ...] = (
         Past it the process stops accepting (new connections wait in the listen backlog, they are
         not refused) and resumes when a connection closes. It is also the `FCGI_MAX_CONNS` value
         answered to `FCGI_GET_VALUES`.""",
+    ),
+    # Processes
+    Setting(
+        name="workers",
+        section="Processes",
+        kind="workers",
+        default="auto",
+        validator=as_workers,
+        help="""\
+        Worker processes the master forks; `auto` is one per CPU this process may run on.
+        Each worker runs one event loop (and, with `threads`, its own pool), so one worker per CPU
+        uses the machine without the workers fighting over cores.""",
+    ),
+    Setting(
+        name="cpu_affinity",
+        section="Processes",
+        kind="bool",
+        default=False,
+        validator=as_bool,
+        help="""\
+        Pin worker i to the i-th CPU this process may run on.
+        Keeps each worker's caches warm; leave it off when other busy services share the CPUs.""",
+    ),
+    Setting(
+        name="preload",
+        section="Processes",
+        kind="bool",
+        default=False,
+        validator=as_bool,
+        help="""\
+        Import the app once in the master, before forking, instead of in each worker.
+        Saves memory (copy-on-write) and boot time. The app must not start threads at import: the
+        master checks that it is still the only thread before every fork and refuses, naming the
+        threads, if not. HUP then re-forks the same code; use USR2 to load new code.""",
+    ),
+    Setting(
+        name="timeout",
+        section="Processes",
+        kind="seconds",
+        default=30.0,
+        validator=as_seconds,
+        help="""\
+        Seconds a worker's event loop may stay unresponsive before the master kills it.
+        Each worker stamps a heartbeat once a second; a worker silent for longer (an inline app
+        blocked in a request, a deadlock) is killed with SIGKILL and replaced, and the log names
+        the request it was serving. 0 disables the check.""",
+    ),
+    Setting(
+        name="max_requests",
+        section="Processes",
+        kind="int",
+        default=0,
+        validator=as_int(minimum=0),
+        help="""\
+        Requests a worker serves before it is recycled; 0 = never.
+        A recycled worker keeps serving until its replacement is ready, then drains: capacity never
+        dips. A cure for slow leaks in apps.""",
+    ),
+    Setting(
+        name="max_requests_jitter",
+        section="Processes",
+        kind="int",
+        default=0,
+        validator=as_int(minimum=0),
+        help="""\
+        A random 0..N added to `max_requests` per worker, so that workers do not recycle together.""",
+    ),
+    Setting(
+        name="recycle_concurrency",
+        section="Processes",
+        kind="int",
+        default=1,
+        validator=as_int(minimum=1),
+        help="""\
+        Workers that may be recycling (for `max_requests`) at the same time.""",
     ),
     Setting(
         name="threads",
@@ -762,6 +846,13 @@ class Config:
     backlog: int
     socket_mode: int
     max_connections: int
+    workers: str | int
+    cpu_affinity: bool
+    preload: bool
+    timeout: float
+    max_requests: int
+    max_requests_jitter: int
+    recycle_concurrency: int
     threads: int
     loop: str
     fastcgi_max_params_size: int

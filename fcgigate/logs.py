@@ -14,12 +14,16 @@ import sys
 
 FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"
 
+_current: tuple[str, str] = ("-", "info")
+
 
 def configure(error_log: str = "-", level: str = "info") -> logging.Handler:
     """Send fcgigate's log records to ``error_log`` ("-" is stderr, else a file).
 
     Returns the handler, so the caller can close or reopen it.
     """
+    global _current
+    _current = (error_log, level)
     handler: logging.Handler
     if error_log in ("-", ""):
         handler = logging.StreamHandler(sys.stderr)
@@ -34,3 +38,10 @@ def configure(error_log: str = "-", level: str = "info") -> logging.Handler:
     root.setLevel(level.upper())
     root.propagate = False
     return handler
+
+
+def reopen() -> None:
+    """Reopen the log file (SIGUSR1, after logrotate renamed it): new lines
+    go to a new file at the configured path. Stderr needs nothing."""
+    if _current[0] not in ("-", ""):
+        configure(*_current)

@@ -1,100 +1,629 @@
-"""The master: bind the listeners, then run the serving process.
+"""The master (the arbiter): bind, fork one worker per CPU, supervise.
 
-For now the master serves in its own process, one worker, no fork (the
-pre-fork arbiter with supervision, reload and upgrade is the next step and
-will live here). What already holds: listeners are bound before the app is
-imported, so a taken port is reported at once; the fork-safety rule is
-checked before serving (no thread may exist yet); unix socket files are
-removed on the way out.
+Rules of this file:
+
+1. The master never starts a thread and never creates an event loop
+   (design.md, invariant 1). Before every fork it checks that it is the only
+   thread and refuses, naming the threads, if not: that is how flup's bug
+   (a thread pool created before fork, lost in the child) would surface.
+2. Signal handlers only record (invariant 3). ``signal.set_wakeup_fd`` writes
+   each signal's number to a non-blocking self-pipe; the master sleeps in one
+   ``select`` on that pipe (with a one-second timeout for its own clock), wakes,
+   and calls ``handle_<signal>`` by name, then ``reap_workers``,
+   ``murder_workers`` and ``manage_workers``.
+3. Listeners are bound once, before anything else can fail, and never closed
+   while the master lives: reloads, recycling and upgrades hand the same
+   sockets to new workers, so no connection is ever refused.
+
+Worker fate is read from the scoreboard (status.py): a worker is *booted*
+once its slot says READY; one that exits before that is a boot failure, and
+repeated boot failures (an app that does not import) halt the master with
+EXIT_BOOT_FAILURE instead of a fork loop. A worker whose heartbeat is older
+than ``timeout`` is killed and replaced, with the request it was serving in
+the log.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import select
+import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
-from fcgigate import sockets
-from fcgigate.worker import EXIT_APP_LOAD_ERROR, Worker
+from fcgigate import logs, sockets
+from fcgigate.config import ConfigError, load_config
+from fcgigate.daemon import config_label, set_title
+from fcgigate.status import READY, RETIRING, Scoreboard
+from fcgigate.worker import EXIT_APP_LOAD_ERROR, AppLoadError, Worker, load_app
 
 error_log = logging.getLogger("fcgigate.error")
 
+EXIT_OK = 0
 EXIT_BIND_ERROR = 1
+EXIT_FORK_UNSAFE = 2
+EXIT_BOOT_FAILURE = 3
+
+# Signals the master acts on; each gets a do-nothing Python handler so that
+# set_wakeup_fd reports it.
+SIGNALS = {
+    signal.SIGHUP: "hup", signal.SIGTERM: "term", signal.SIGINT: "int", signal.SIGQUIT: "quit",
+    signal.SIGUSR1: "usr1", signal.SIGUSR2: "usr2", signal.SIGTTIN: "ttin", signal.SIGTTOU: "ttou",
+    signal.SIGCHLD: "chld",
+}  # fmt: skip
+
+BOOT_FAILURE_LIMIT = 5  # boot failures in a row that halt the master
+BACKOFF_MAX = 4.0  # seconds between respawns after boot failures, at most
+KILL_GRACE = 5.0  # seconds past graceful_timeout before a draining worker is killed
+INHERIT_ENV = "_FCGIGATE_LISTENERS"  # fd:url pairs handed to an upgraded master
 
 
 class ForkSafetyError(RuntimeError):
-    """A thread exists where none may (before the last fork): names them."""
+    """A thread exists where none may (before a fork): names them."""
 
 
 def check_no_threads(where: str) -> None:
     """Raise ForkSafetyError unless the calling thread is the only one.
 
-    A thread alive here would not survive the fork that comes next, and
-    anything waiting on it would hang: the flup bug this project exists to fix.
+    A thread alive here would not exist in the child after the fork that
+    comes next, and whatever waits on it would hang: the flup bug.
     """
     if threading.active_count() != 1:
-        names = ", ".join(
-            sorted(t.name for t in threading.enumerate() if t is not threading.current_thread())
-        )
+        others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
         raise ForkSafetyError(
-            f"{where}: threads already running ({names}); no thread may start before the last fork"
+            f"{where}: threads already running ({', '.join(sorted(others))}); "
+            "no thread may start before the last fork (is the app, with preload, starting one at import?)"
         )
+
+
+@dataclass
+class WorkerInfo:
+    pid: int
+    index: int
+    generation: int
+    slot: Any
+    started: float = field(default_factory=time.monotonic)
+    booted: bool = False
+    stopping_since: float | None = None  # when we sent TERM (or QUIT)
+    killed_for: str = ""  # why we sent SIGKILL, if we did
+    replaced: bool = False  # a replacement was started for it (recycling)
 
 
 class Master:
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Any, cli_overrides: dict[str, str] | None = None) -> None:
         self.config = config
-        self.listeners: list[tuple[Any, str]] = []
+        self.cli_overrides = dict(cli_overrides or {})
+        self.listeners: list[tuple[socket.socket, str]] = []
+        self.by_url: dict[str, tuple[socket.socket, str]] = {}  # config URL -> listener
+        self._retired_listeners: list[tuple[socket.socket, str]] = []
+        self.previous_config: Any = None
+        self.workers: dict[int, WorkerInfo] = {}
+        self.generation = 0
+        self.num_workers = resolve_workers(config.workers)
+        self.app: Any = None
+        self.scoreboard: Scoreboard | None = None
+        self.stopping: str | None = None  # "graceful" or "fast"
+        self.stop_deadline = 0.0
+        self.boot_failures = 0
+        self.next_spawn_at = 0.0
+        self.upgraded_child: int | None = None
+        self._pipe: tuple[int, int] | None = None
+        self.exit_code = EXIT_OK
+        self.pid = os.getpid()
+
+    # -- start ------------------------------------------------------------------------
 
     def run(self) -> int:
         cfg = self.config
+        set_title(f"fcgigate: master [{config_label(cfg.path)}]")
         try:
-            for address in cfg.bind:
-                sock = sockets.bind(address, cfg.backlog, cfg.socket_mode)
-                self.listeners.append((sock, sockets.describe(sock, address.protocol)))
+            self.listeners = self.bind(cfg)
         except sockets.BindError as exc:
             error_log.error("%s", exc)
-            self.close()
+            self.close_listeners()
             return EXIT_BIND_ERROR
         try:
-            check_no_threads("before serving")
-            code = Worker(cfg, self.listeners).run()
+            if cfg.preload:
+                self.app = self.preload_app(cfg)
+                if self.app is None:
+                    return EXIT_BOOT_FAILURE
+            # Room for every worker, a full new generation during a reload,
+            # and workers added with TTIN.
+            self.scoreboard = Scoreboard(max(64, 4 * self.num_workers))
+            self.install_signals()
+            error_log.info("master %d: %d workers for %s on %s", self.pid, self.num_workers, cfg.app,
+                           ", ".join(url for _, url in self.listeners))  # fmt: skip
+            self.spawn_generation()
+            self.loop()
+        except ForkSafetyError as exc:
+            error_log.error("%s", exc)
+            self.kill_workers(signal.SIGKILL)
+            self.exit_code = EXIT_FORK_UNSAFE
         finally:
-            self.close()
-        exit_past_stuck_threads(code)
-        return code
+            self.restore_signals()
+            if self.upgraded_child is None or not _alive(self.upgraded_child):
+                self.close_listeners()
+            else:  # the new master serves on them now: close ours, keep the files
+                for sock, _ in self.listeners:
+                    sock.close()
+        error_log.info("master %d: exiting (status %d)", self.pid, self.exit_code)
+        return self.exit_code
 
-    def close(self) -> None:
-        for sock, _url in self.listeners:
+    def bind(self, cfg: Any) -> list[tuple[socket.socket, str]]:
+        """Listeners for ``cfg.bind``: inherited from an upgrading master when
+        it handed them over, else bound here."""
+        inherited = _inherited_listeners()
+        listeners = []
+        for address in cfg.bind:
+            sock = inherited.pop(address.url, None)
+            if sock is None:
+                sock = sockets.bind(address, cfg.backlog, cfg.socket_mode)
+            listener = (sock, sockets.describe(sock, address.protocol))
+            self.by_url[address.url] = listener
+            listeners.append(listener)
+        for sock in inherited.values():  # handed over but no longer configured
+            sock.close()
+        return listeners
+
+    def preload_app(self, cfg: Any) -> Any:
+        try:
+            return load_app(cfg.app, cfg.chdir, cfg.pythonpath)
+        except AppLoadError as exc:
+            error_log.error("%s", exc)
+        except Exception:
+            error_log.exception("app %r failed to import (preload)", cfg.app)
+        return None
+
+    def install_signals(self) -> None:
+        r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._pipe = (r, w)
+        signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        for sig in SIGNALS:
+            signal.signal(sig, _record)
+
+    def restore_signals(self) -> None:
+        if self._pipe is None:
+            return
+        signal.set_wakeup_fd(-1)
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        for fd in self._pipe:
+            os.close(fd)
+        self._pipe = None
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def loop(self) -> None:
+        r = self._pipe[0]
+        while True:
+            timeout = 1.0
+            if self.next_spawn_at:
+                timeout = max(0.0, min(timeout, self.next_spawn_at - time.monotonic()))
+            try:
+                ready, _, _ = select.select([r], [], [], timeout)
+            except InterruptedError:
+                ready = []
+            if ready:
+                for signum in self.read_signals():
+                    getattr(self, f"handle_{SIGNALS[signum]}")()
+            self.reap_workers()
+            if self.exit_code:
+                self.stop("fast")
+            if self.stopping:
+                if not self.workers:
+                    return
+                if time.monotonic() > self.stop_deadline:
+                    self.kill_workers(signal.SIGKILL, "the stop took longer than graceful_timeout")
+                continue
+            self.murder_workers()
+            self.manage_workers()
+
+    def read_signals(self) -> list[int]:
+        try:
+            data = os.read(self._pipe[0], 4096)
+        except BlockingIOError:
+            return []
+        seen: list[int] = []
+        for signum in data:
+            if signum in SIGNALS and signum not in seen:
+                seen.append(signum)
+        return seen
+
+    # -- signals ----------------------------------------------------------------------
+
+    def handle_term(self) -> None:
+        error_log.info("master: SIGTERM, graceful stop (graceful_timeout %ss)", self.config.graceful_timeout)
+        self.stop("graceful")
+
+    def handle_int(self) -> None:
+        error_log.info("master: SIGINT, fast stop")
+        self.stop("fast")
+
+    def handle_quit(self) -> None:
+        error_log.info("master: SIGQUIT, fast stop")
+        self.stop("fast")
+
+    def handle_chld(self) -> None:
+        return  # reap_workers runs after every wake-up
+
+    def handle_usr1(self) -> None:
+        error_log.info("master: SIGUSR1, reopening log files")
+        logs.reopen()
+        self.signal_workers(signal.SIGUSR1)
+
+    def handle_ttin(self) -> None:
+        self.num_workers += 1
+        error_log.info("master: SIGTTIN, %d workers", self.num_workers)
+
+    def handle_ttou(self) -> None:
+        if self.num_workers > 1:
+            self.num_workers -= 1
+        error_log.info("master: SIGTTOU, %d workers", self.num_workers)
+
+    def handle_hup(self) -> None:
+        """Reload: re-read the configuration, start a new generation of
+        workers on it, and drain the old one once the new one is ready.
+        The listeners stay open throughout; a changed ``bind`` is applied."""
+        error_log.info("master: SIGHUP, reloading %s", self.config.path or "(no file)")
+        try:
+            new = load_config(self.config.path, self.cli_overrides)
+        except ConfigError as exc:
+            error_log.error("reload refused, the running configuration stays: %s", exc)
+            return
+        try:
+            listeners = self.rebind(new)
+        except sockets.BindError as exc:
+            error_log.error("reload refused, the running configuration stays: %s", exc)
+            return
+        kept = {id(sock) for sock, _ in listeners}
+        self._retired_listeners += [(sock, url) for sock, url in self.listeners if id(sock) not in kept]
+        self.by_url = {a.url: listener for a, listener in zip(new.bind, listeners, strict=True)}
+        self.previous_config = self.config
+        self.config = new
+        self.listeners = listeners
+        self.num_workers = resolve_workers(new.workers)
+        if new.preload:
+            error_log.warning(
+                "preload = true: workers re-fork the code the master loaded; USR2 loads new code"
+            )
+        self.spawn_generation()
+
+    def rebind(self, cfg: Any) -> list[tuple[socket.socket, str]]:
+        """Listeners for a reloaded ``bind``: the same sockets for the same URLs
+        (never closed, so no connection is refused), new ones bound."""
+        listeners = []
+        try:
+            for address in cfg.bind:
+                listener = self.by_url.get(address.url)
+                if listener is None:
+                    sock = sockets.bind(address, cfg.backlog, cfg.socket_mode)
+                    listener = (sock, sockets.describe(sock, address.protocol))
+                    error_log.info("master: now also listening on %s", listener[1])
+                listeners.append(listener)
+        except sockets.BindError:
+            known = {id(sock) for sock, _ in self.listeners}
+            for sock, _ in listeners:
+                if id(sock) not in known:
+                    sockets.close(sock)
+            raise
+        return listeners
+
+    def handle_usr2(self) -> None:
+        """Upgrade: exec a new master (new code) that inherits the listeners.
+        This master keeps serving until it gets TERM, as nginx and gunicorn do."""
+        if self.upgraded_child is not None and _alive(self.upgraded_child):
+            error_log.warning(
+                "master: SIGUSR2 ignored, an upgraded master (pid %d) already runs", self.upgraded_child
+            )
+            return
+        fds = {sock.fileno(): url for sock, url in self.listeners}
+        for fd in fds:
+            os.set_inheritable(fd, True)
+        env = dict(os.environ)
+        env[INHERIT_ENV] = json.dumps({str(fd): url for fd, url in fds.items()})
+        argv = [sys.executable, "-m", "fcgigate", *sys.argv[1:]]
+        error_log.info("master: SIGUSR2, starting a new master: %s", " ".join(argv))
+        try:
+            proc = subprocess.Popen(argv, env=env, pass_fds=tuple(fds), close_fds=True)
+        except OSError as exc:
+            error_log.error("master: upgrade failed: %s", exc)
+            return
+        finally:
+            for fd in fds:
+                os.set_inheritable(fd, False)
+        self.upgraded_child = proc.pid
+        self._upgrade_proc = proc  # reaped by reap_workers' waitpid(-1) like any child
+
+    # -- workers ----------------------------------------------------------------------
+
+    def spawn_generation(self) -> None:
+        self.generation += 1
+        for index in range(self.num_workers):
+            self.spawn_worker(index)
+
+    def spawn_worker(self, index: int) -> None:
+        check_no_threads(f"forking worker {index + 1}")
+        slot_index = self.scoreboard.free_index()
+        if slot_index is None:
+            error_log.error("master: scoreboard full; not starting worker %d", index + 1)
+            return
+        slot = self.scoreboard.slot(slot_index)
+        slot.claim(0, self.generation)
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 1
+            try:
+                signal.set_wakeup_fd(-1)  # before anything: the pipe is the master's
+                for fd in self._pipe:
+                    os.close(fd)
+                worker = Worker(
+                    self.config, self.listeners, self.app, index=index, total=self.num_workers, slot=slot,
+                    master_pid=self.pid, reopen_logs=logs.reopen,
+                )  # fmt: skip
+                code = worker.run()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:
+                error_log.exception("worker %d crashed", index + 1)
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        slot.set_pid(pid)
+        self.workers[pid] = WorkerInfo(pid, index, self.generation, slot)
+
+    def reap_workers(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid == self.upgraded_child:
+                error_log.warning(
+                    "master: the upgraded master (pid %d) exited with %s", pid, _describe(status)
+                )
+                self.upgraded_child = None
+                continue
+            info = self.workers.pop(pid, None)
+            if info is None:
+                continue
+            booted = info.booted or info.slot.read()["state"] in (READY, RETIRING)
+            info.slot.free()
+            self.report_exit(info, status, booted)
+
+    def report_exit(self, info: WorkerInfo, status: int, booted: bool) -> None:
+        name = f"worker {info.index + 1} (pid {info.pid})"
+        how = _describe(status)
+        if info.stopping_since is not None and not info.killed_for:
+            error_log.info("%s stopped", name)
+            return
+        if info.killed_for:
+            error_log.warning("%s killed: %s", name, info.killed_for)
+            return
+        if not booted:
+            self.boot_failures += 1
+            delay = min(BACKOFF_MAX, 0.25 * 2 ** (self.boot_failures - 1))
+            error_log.error(
+                "%s failed to boot (%s); %d boot failures in a row", name, how, self.boot_failures
+            )
+            if self.boot_failures >= BOOT_FAILURE_LIMIT and self.abandon_reload():
+                return
+            if self.boot_failures >= BOOT_FAILURE_LIMIT:
+                error_log.critical(
+                    "workers keep failing to boot (see the errors above: does the app import?); "
+                    "stopping instead of forking in a loop"
+                )
+                self.exit_code = EXIT_BOOT_FAILURE
+                return
+            self.next_spawn_at = time.monotonic() + delay
+            return
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
+            error_log.error("%s was killed by SIGKILL (perhaps out of memory?)", name)
+        else:
+            error_log.error("%s exited unexpectedly (%s)", name, how)
+
+    def abandon_reload(self) -> bool:
+        """A reloaded generation that does not boot while the previous one
+        still serves: give up the reload, keep the previous generation."""
+        old = [w for w in self.workers.values() if w.generation < self.generation and w.booted]
+        if not old or self.previous_config is None:
+            return False
+        error_log.error(
+            "reload abandoned: the new workers do not boot; the previous generation keeps serving"
+        )
+        for info in list(self.workers.values()):
+            if info.generation == self.generation:
+                self.retire(info, "reload abandoned")
+        self.generation = max(w.generation for w in old)
+        self.config, self.previous_config = self.previous_config, None
+        self.num_workers = len({w.index for w in old})
+        self.boot_failures = 0
+        self.next_spawn_at = 0.0
+        return True
+
+    def murder_workers(self) -> None:
+        """Kill workers whose event loop stopped turning, and draining ones
+        that outlived graceful_timeout."""
+        timeout = self.config.timeout
+        now = time.monotonic()
+        for info in list(self.workers.values()):
+            if info.killed_for:
+                continue
+            if info.stopping_since is not None:
+                if now - info.stopping_since > self.config.graceful_timeout + KILL_GRACE:
+                    self.kill(info, "still draining after graceful_timeout")
+                continue
+            slot = info.slot.read()
+            if not info.booted:
+                if slot["state"] in (READY, RETIRING):
+                    info.booted = True
+                    self.boot_failures = 0
+                continue
+            if timeout and now - slot["heartbeat"] > timeout:
+                what = "no request in progress"
+                if slot["request"]:
+                    ago = now - slot["request_started"]
+                    what = f"it was serving {slot['request']!r}, started {ago:.1f} s ago"
+                self.kill(info, f"silent for {now - slot['heartbeat']:.1f} s (timeout {timeout:g} s); {what}")
+
+    def kill(self, info: WorkerInfo, why: str) -> None:
+        error_log.error("worker %d (pid %d) %s: killing it", info.index + 1, info.pid, why)
+        info.killed_for = why
+        _signal(info.pid, signal.SIGKILL)
+
+    def manage_workers(self) -> None:
+        """Keep ``num_workers`` booted workers of the current generation:
+        start missing ones, retire extra ones and older generations once
+        the current one is ready, and recycle workers that asked for it."""
+        if self.next_spawn_at:
+            if time.monotonic() < self.next_spawn_at:
+                return
+            self.next_spawn_at = 0.0
+        current = [
+            w for w in self.workers.values() if w.generation == self.generation and w.stopping_since is None
+        ]
+        serving = [w for w in current if not w.replaced]
+        missing = sorted(set(range(self.num_workers)) - {w.index for w in serving})
+        for index in missing:
+            self.spawn_worker(index)
+        if missing:
+            return
+        # Excess workers (after TTOU): the highest indexes go first.
+        for info in sorted(serving, key=lambda w: w.index)[self.num_workers :]:
+            self.retire(info, "fewer workers wanted")
+        booted_all = all(w.booted for w in serving)
+        if booted_all:
+            for info in list(self.workers.values()):
+                if info.generation != self.generation and info.stopping_since is None:
+                    self.retire(info, "replaced by a reloaded generation")
+            self.close_retired_listeners()
+        # Recycling (max_requests): the replacement first, then the old one.
+        recycling = [w for w in current if w.replaced]
+        for info in recycling:
+            successor = [w for w in serving if w.index == info.index]
+            if successor and successor[0].booted:
+                self.retire(info, "recycled (max_requests)")
+        if len(recycling) < self.config.recycle_concurrency:
+            for info in serving:
+                if len(recycling) >= self.config.recycle_concurrency:
+                    break
+                if info.booted and info.slot.read()["state"] == RETIRING:
+                    info.replaced = True
+                    recycling.append(info)
+                    self.spawn_worker(info.index)
+
+    def retire(self, info: WorkerInfo, why: str) -> None:
+        error_log.info("worker %d (pid %d) draining: %s", info.index + 1, info.pid, why)
+        info.stopping_since = time.monotonic()
+        _signal(info.pid, signal.SIGTERM)
+
+    def close_retired_listeners(self) -> None:
+        retired = self._retired_listeners
+        if retired and all(w.generation == self.generation for w in self.workers.values()):
+            for sock, url in retired:
+                error_log.info("master: no longer listening on %s", url)
+                sockets.close(sock)
+            self._retired_listeners = []
+
+    # -- stop -------------------------------------------------------------------------
+
+    def stop(self, how: str) -> None:
+        if self.stopping == "fast" or (self.stopping == how):
+            return
+        self.stopping = how
+        now = time.monotonic()
+        if how == "graceful":
+            self.stop_deadline = now + self.config.graceful_timeout + KILL_GRACE
+            sig = signal.SIGTERM
+        else:
+            self.stop_deadline = now + KILL_GRACE
+            sig = signal.SIGQUIT
+        for info in self.workers.values():
+            info.stopping_since = info.stopping_since or now
+            _signal(info.pid, sig)
+
+    def signal_workers(self, sig: int) -> None:
+        for pid in list(self.workers):
+            _signal(pid, sig)
+
+    def kill_workers(self, sig: int, why: str = "") -> None:
+        for info in list(self.workers.values()):
+            if why:
+                info.killed_for = why
+            _signal(info.pid, sig)
+        deadline = time.monotonic() + 5
+        while self.workers and time.monotonic() < deadline:
+            self.reap_workers()
+            time.sleep(0.02)
+
+    def close_listeners(self) -> None:
+        for sock, _url in self.listeners + self._retired_listeners:
             sockets.close(sock)
         self.listeners = []
 
 
-def exit_past_stuck_threads(code: int, patience: float = 1.0) -> None:
-    """Exit now if app threads outlived the graceful stop.
+def resolve_workers(value: str | int) -> int:
+    """``auto``: the CPUs this process may run on (its affinity mask), not
+    every CPU of the machine, so a container's cpuset is respected."""
+    if value == "auto":
+        return max(1, len(os.sched_getaffinity(0)))
+    return int(value)
 
-    The pool's threads are not daemons, and Python joins them at exit: one
-    app stuck in a request would hang the stop forever. A thread cannot be
-    killed, so past ``patience`` seconds the process leaves without them.
-    """
-    deadline = time.monotonic() + patience
-    for thread in threading.enumerate():
-        if thread.name.startswith("fcgigate-app"):
-            thread.join(max(0.0, deadline - time.monotonic()))
-    stuck = [t.name for t in threading.enumerate() if t.name.startswith("fcgigate-app") and t.is_alive()]
-    if stuck:
-        error_log.warning(
-            "%d app threads still busy after the stop (%s); exiting without them",
-            len(stuck),
-            ", ".join(stuck),
-        )
-        logging.shutdown()
-        os._exit(code)
+
+def _record(signum: int, frame: Any) -> None:
+    """The Python-level handler: nothing. set_wakeup_fd already wrote the
+    signal's number to the self-pipe, which is all the master needs."""
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        return f"signal {sig} ({signal.Signals(sig).name})"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+def _inherited_listeners() -> dict[str, socket.socket]:
+    """Sockets an upgrading master handed over (``INHERIT_ENV``: fd -> url)."""
+    raw = os.environ.pop(INHERIT_ENV, "")
+    if not raw:
+        return {}
+    found = {}
+    for fd, url in json.loads(raw).items():
+        try:
+            sock = socket.socket(fileno=int(fd))
+        except OSError as exc:
+            if exc.errno != errno.EBADF:
+                raise
+            continue
+        sock.setblocking(False)
+        found[url] = sock
+    return found
 
 
 _CHECK_APP = """
@@ -115,12 +644,9 @@ def check_app(config: Any, timeout: float = 60.0) -> tuple[bool, str]:
     args = json.dumps([config.app, config.chdir, list(config.pythonpath)])
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", _CHECK_APP, args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+            [sys.executable, "-c", _CHECK_APP, args], capture_output=True, text=True, timeout=timeout,
             stdin=subprocess.DEVNULL,
-        )
+        )  # fmt: skip
     except subprocess.TimeoutExpired:
         return False, f"importing app {config.app!r} took longer than {timeout:.0f} s"
     if proc.returncode == 0:

@@ -17,13 +17,14 @@ import errno
 import importlib
 import logging
 import os
+import random
 import signal
 import socket
 import sys
-import threading
 import time
 from typing import Any
 
+from fcgigate.daemon import config_label, set_title
 from fcgigate.loops import loop_name, new_event_loop
 from fcgigate.protocols.fastcgi import Limits
 from fcgigate.protocols.http import HTTPLimits
@@ -31,10 +32,12 @@ from fcgigate.serve.fastcgi import FastCGIProtocol
 from fcgigate.serve.http import HTTPProtocol
 from fcgigate.serve.runner import Runner
 from fcgigate.serve.state import ServerState, ServeSettings
+from fcgigate.status import DRAINING, READY, RETIRING
 
 error_log = logging.getLogger("fcgigate.error")
 
 ACCEPT_BATCH = 64  # connections taken per readable event, so one busy listener cannot starve the loop
+DRAIN_IDLE = 1.0  # seconds a kept connection must be idle before a draining worker closes it
 EXIT_OK = 0
 EXIT_APP_LOAD_ERROR = 4
 
@@ -92,7 +95,7 @@ def serve_settings(config: Any) -> ServeSettings:
         max_body_size=config.max_body_size,
         stderr_limit=config.stderr_limit,
         idle_timeout=config.idle_timeout,
-        multiprocess=False,
+        multiprocess=True,
         fastcgi=Limits(
             max_params_size=config.fastcgi_max_params_size,
             max_params=config.fastcgi_max_params,
@@ -194,21 +197,56 @@ class Acceptor:
 
 
 class Worker:
-    """Serves every listener from one event loop until told to stop."""
+    """Serves every listener from one event loop until told to stop.
 
-    def __init__(self, config: Any, listeners: list[tuple[socket.socket, str]], app: Any = None) -> None:
+    ``index``/``total`` name the worker in its title; ``slot`` is its
+    scoreboard slot (None when the master serves in-process, as tests of the
+    glue do); ``master_pid`` lets it notice that its master died.
+    """
+
+    def __init__(
+        self,
+        config: Any,
+        listeners: list[tuple[socket.socket, str]],
+        app: Any = None,
+        *,
+        index: int = 0,
+        total: int = 1,
+        slot: Any = None,
+        master_pid: int | None = None,
+        reopen_logs: Any = None,
+    ) -> None:
         self.config = config
         self.listeners = listeners
         self.app = app
+        self.index = index
+        self.total = total
+        self.slot = slot
+        self.master_pid = master_pid
+        self.reopen_logs = reopen_logs or (lambda: None)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.state: ServerState | None = None
         self.acceptors: list[Acceptor] = []
         self._stop: asyncio.Future | None = None
+        self.retire_after = 0
+        if config.max_requests:
+            self.retire_after = config.max_requests + random.randint(0, config.max_requests_jitter)
 
     def run(self) -> int:
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        """Boot and serve; return the exit status (EXIT_APP_LOAD_ERROR when the
+        app cannot be imported, which the master takes as a boot failure)."""
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
+        for sig in (signal.SIGHUP, signal.SIGUSR2, signal.SIGTTIN, signal.SIGTTOU):
+            signal.signal(sig, signal.SIG_IGN)  # the master's signals, not ours
+        signal.set_wakeup_fd(-1)
         cfg = self.config
+        set_title(f"fcgigate: worker {self.index + 1}/{self.total} [{config_label(cfg.path)}]")
+        if self.slot is not None:
+            self.slot.set_pid(os.getpid())
+        if cfg.cpu_affinity:
+            cpus = sorted(os.sched_getaffinity(0))
+            os.sched_setaffinity(0, {cpus[self.index % len(cpus)]})
         if self.app is None:
             try:
                 self.app = load_app(cfg.app, cfg.chdir, cfg.pythonpath)
@@ -231,10 +269,12 @@ class Worker:
         cfg = self.config
         self.state = state = ServerState(self.app, serve_settings(cfg), loop)
         state.runner = runner = Runner(state)
+        state.slot = self.slot
         self._stop = loop.create_future()
         loop.add_signal_handler(signal.SIGTERM, self._request_stop, "graceful")
         for sig in (signal.SIGINT, signal.SIGQUIT):
             loop.add_signal_handler(sig, self._request_stop, "fast")
+        loop.add_signal_handler(signal.SIGUSR1, self.reopen_logs)
         state.on_connection_closed = self._connection_closed
         for sock, url in self.listeners:
             protocol = HTTPProtocol if url.startswith("http") else FastCGIProtocol
@@ -243,29 +283,34 @@ class Worker:
             acceptor.on_slot_freed = self._connection_closed
             acceptor.start()
             self.acceptors.append(acceptor)
+        if self.slot is not None:
+            self.slot.beat()
+            self.slot.set_state(READY)
         error_log.info(
-            "serving %s on %s (pid %d, %s loop, %s)",
+            "worker %d/%d serving %s on %s (pid %d, %s loop, %s)",
+            self.index + 1,
+            self.total,
             cfg.app,
             ", ".join(url for _, url in self.listeners),
             os.getpid(),
             loop_name(loop),
             f"{cfg.threads} threads" if cfg.threads else "inline, no threads",
         )
-        sweeper = loop.create_task(self._sweep_idle())
+        ticker = loop.create_task(self._tick())
         how = await self._stop
-        sweeper.cancel()
         for acceptor in self.acceptors:
             acceptor.stop()
         state.stopping = True
+        if self.slot is not None:
+            self.slot.set_state(DRAINING)
         if how == "graceful":
             await self._drain(cfg.graceful_timeout)
+        ticker.cancel()
         for conn in list(state.connections):
             conn.transport.abort()
-        busy = threading.active_count() > 1 and runner._pool is not None
         runner.shutdown(wait=False)
-        if busy and any(t.name.startswith("fcgigate-app") and t.is_alive() for t in threading.enumerate()):
-            await asyncio.sleep(0.1)
-        error_log.info("stopped (%s), %d requests served", how, state.requests_served)
+        error_log.info("worker %d/%d stopped (%s), %d requests served", self.index + 1, self.total, how,
+                       state.requests_served)  # fmt: skip
         return EXIT_OK
 
     def _has_capacity(self) -> bool:
@@ -279,17 +324,30 @@ class Worker:
 
     def _request_stop(self, how: str) -> None:
         if self._stop is not None and not self._stop.done():
-            error_log.info("%s stop requested", how)
+            error_log.debug("worker %d/%d: %s stop requested", self.index + 1, self.total, how)
             self._stop.set_result(how)
 
     async def _drain(self, timeout: float) -> None:
-        """Let in-flight requests finish; close connections as they go idle."""
+        """Let in-flight requests finish; close connections as they go idle.
+
+        A kept FastCGI connection is the delicate case: nginx may pick an
+        idle one from its cache and send a request at the very moment we
+        close it, and a POST lost that way is a 502. So a connection that
+        serves a request while we drain is closed right after that response
+        (its END_REQUEST and our FIN leave back to back, and nginx, seeing
+        both, does not put it back in its cache), and an idle one only once it
+        has been idle for DRAIN_IDLE seconds: nginx reuses its most recently
+        used connections first, so one idle that long is at the cold end of
+        its cache.
+        """
         deadline = time.monotonic() + timeout
         state = self.state
         while state.connections and time.monotonic() < deadline:
             now = time.monotonic()
             for conn in list(state.connections):
-                conn.close_if_idle(now, 0.0)
+                conn.close_if_idle(now, DRAIN_IDLE)
+            if self.slot is not None:
+                self.slot.beat()
             await asyncio.sleep(0.05)
         if state.connections:
             error_log.warning(
@@ -298,12 +356,29 @@ class Worker:
                 len(state.connections),
             )
 
-    async def _sweep_idle(self) -> None:
-        """Once a second: the Date header, and every connection's timeouts."""
+    async def _tick(self) -> None:
+        """Once a second: heartbeat, Date header, connection timeouts, and the
+        checks that end a worker (recycling, an orphaned worker)."""
         state = self.state
+        slot = self.slot
+        retiring = False
         while True:
             await asyncio.sleep(1.0)
+            if slot is not None:
+                slot.beat()
             state.tick_date()
             now = time.monotonic()
             for conn in list(state.connections):
                 conn.on_tick(now)
+            if self.retire_after and not retiring and state.requests_served >= self.retire_after:
+                # The master starts our replacement first, then sends TERM.
+                retiring = True
+                if slot is not None and not state.stopping:
+                    slot.set_state(RETIRING)
+                    error_log.info("worker %d/%d: %d requests served (max_requests); recycling",
+                                   self.index + 1, self.total, state.requests_served)  # fmt: skip
+                else:
+                    self._request_stop("graceful")
+            if self.master_pid is not None and os.getppid() != self.master_pid:
+                error_log.warning("worker %d/%d: the master is gone; stopping", self.index + 1, self.total)
+                self._request_stop("graceful")

@@ -154,7 +154,10 @@ class FastCGIProtocol(ServedConnection):
         # A request that ended without reading all its body may hold reading
         # paused; the rest of its STDIN is dropped by the protocol.
         self.flow.resume_reading(rid)
-        if self.conn.close_when_idle and not self.conn.active_requests:
+        if (self.conn.close_when_idle or self.state.stopping) and not self.conn.active_requests:
+            # While the worker drains, a kept connection closes right after
+            # the response it carried: END_REQUEST and our FIN leave back to
+            # back, so nginx sees the EOF before it could reuse the connection.
             self.close_lingering()
 
     # -- the channel the runner drives (loop thread) ---------------------------------

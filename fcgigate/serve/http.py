@@ -312,7 +312,8 @@ class HTTPProtocol(ServedConnection):
             self.transport.close()
 
     def close_if_idle(self, now: float, idle_timeout: float) -> None:
-        """Close at once if no request is in progress (a graceful stop)."""
-        if not self.queue and not self._closing:
+        """Close if no request is in progress and none came for ``idle_timeout``
+        seconds (a graceful stop; see Worker._drain)."""
+        if not self.queue and not self._closing and now - self.last_activity >= idle_timeout:
             self._closing = True
             self.transport.close()

@@ -196,6 +196,8 @@ class Runner:
     def start(self, ex: Exchange) -> None:
         """Run the app for ``ex``: inline now, or in the pool (loop thread)."""
         self.state.requests_served += 1
+        if self.state.slot is not None:
+            self.state.slot.request_started(ex.describe())
         if self.threads:
             self.pool().submit(self._run_threaded, ex)
         else:

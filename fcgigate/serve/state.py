@@ -113,6 +113,7 @@ class ServerState:
         self.extra_headers = b""
         self.tick_date()
         self.runner: Any = None  # set by the worker: serve.runner.Runner
+        self.slot: Any = None  # the worker's scoreboard slot (status.Slot), if any
         # Called by the glue when a connection closes (the worker resumes
         # accepting if it had stopped at max_connections).
         self.on_connection_closed: Any = lambda: None

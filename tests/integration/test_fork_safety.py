@@ -32,14 +32,16 @@ def task_names(pid: int) -> list[str]:
 def test_the_serving_process_has_one_thread_until_the_first_request(daemon_factory) -> None:
     daemon = daemon_factory({"threads": 4}, "tests.apps.threads_probe:app")
     time.sleep(0.3)
-    assert len(task_names(daemon.pid)) == 1, task_names(daemon.pid)
+    (worker,) = daemon.worker_pids()
+    assert len(task_names(worker)) == 1, task_names(worker)
     with daemon.client() as client:
         response = client.request(default_params("GET", "/probe"))
     assert response.status == 200
     probe = response.json()
     assert probe["current"].startswith("fcgigate-app") and not probe["is_main"]
-    assert probe["pid"] == daemon.pid
-    assert len(task_names(daemon.pid)) > 1
+    assert probe["pid"] == worker
+    assert len(task_names(worker)) > 1
+    assert len(task_names(daemon.pid)) == 1, "the master started a thread"
 
 
 def test_inline_mode_never_starts_a_thread(daemon_factory) -> None:
@@ -48,4 +50,4 @@ def test_inline_mode_never_starts_a_thread(daemon_factory) -> None:
         for _ in range(20):
             probe = client.request(default_params("GET", "/probe")).json()
     assert probe["is_main"] and probe["active_count"] == 1
-    assert len(task_names(daemon.pid)) == 1
+    assert len(task_names(probe["pid"])) == 1 and len(task_names(daemon.pid)) == 1

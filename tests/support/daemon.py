@@ -126,6 +126,9 @@ class Daemon:
         if app is not None:
             self.settings["app"] = app
         self.settings.setdefault("bind", f"fastcgi://127.0.0.1:{free_port()}")
+        # One worker unless a test asks for more: what a test measures (its
+        # memory, which process served) is then one process, on any machine.
+        self.settings.setdefault("workers", 1)
         self.daemonize = ini_value(self.settings.get("daemon", False)).lower() in ("true", "yes", "on", "1")
         if self.daemonize:
             self.settings.setdefault("pidfile", str(self.dir / "fcgigate.pid"))
@@ -358,13 +361,27 @@ class Daemon:
 
     # -- inspection
 
-    def rss_kb(self, pid: int | None = None) -> int:
-        """VmRSS of the daemon (or of ``pid``), in KiB, from /proc/<pid>/status."""
-        with open(f"/proc/{pid or self.pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        raise DaemonError(f"no VmRSS for pid {pid or self.pid}")
+    def rss_kb(self, pid: int | None = None, field: str = "VmRSS") -> int:
+        """VmRSS (or another /proc status ``field``, e.g. VmHWM) in KiB: of
+        ``pid``, else of the master and all its workers together."""
+        pids = [pid] if pid else [self.pid, *self.children()]
+        total = 0
+        for one in pids:
+            with open(f"/proc/{one}/status") as status:
+                for line in status:
+                    if line.startswith(field + ":"):
+                        total += int(line.split()[1])
+                        break
+                else:
+                    raise DaemonError(f"no {field} for pid {one}")
+        return total
+
+    def worker_pids(self, count: int = 1, timeout: float = 5.0) -> list[int]:
+        """The workers' pids, once ``count`` of them run (bounded wait)."""
+        deadline = time.monotonic() + timeout
+        while len(self.children()) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.children()
 
     def children(self) -> list[int]:
         """Pids of the daemon's live child processes (its workers), in pid order."""

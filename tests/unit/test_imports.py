@@ -28,6 +28,8 @@ ALLOWED = {
     "fcgigate.buffers": set(),
     "fcgigate.config": set(),
     "fcgigate.sockets": set(),
+    "fcgigate.status": set(),
+    "fcgigate.daemon": set(),
     "fcgigate.loops": set(),
     "fcgigate.demo": set(),
     "fcgigate.wsgi": {"fcgigate.protocols.events", "fcgigate.protocols.errors", "fcgigate.buffers"},
@@ -50,10 +52,13 @@ ALLOWED = {
     },
     "fcgigate.worker": {
         "fcgigate.loops", "fcgigate.protocols.fastcgi", "fcgigate.protocols.http", "fcgigate.serve.fastcgi",
-        "fcgigate.serve.http", "fcgigate.serve.runner",
+        "fcgigate.serve.http", "fcgigate.serve.runner", "fcgigate.daemon", "fcgigate.status",
         "fcgigate.serve.state", "fcgigate.logs", "fcgigate.config",
     },
-    "fcgigate.master": {"fcgigate.sockets", "fcgigate.worker", "fcgigate.logs", "fcgigate.config"},
+    "fcgigate.master": {
+        "fcgigate.sockets", "fcgigate.worker", "fcgigate.logs", "fcgigate.config", "fcgigate.daemon",
+        "fcgigate.status",
+    },
     "fcgigate.cli": {"fcgigate.config", "fcgigate.master", "fcgigate.logs"},
 }  # fmt: skip
 
