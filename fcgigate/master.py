@@ -43,7 +43,7 @@ from fcgigate import logs, sockets
 from fcgigate.config import ConfigError, load_config
 from fcgigate.daemon import config_label, set_title
 from fcgigate.status import READY, RETIRING, Scoreboard
-from fcgigate.worker import EXIT_APP_LOAD_ERROR, AppLoadError, Worker, load_app
+from fcgigate.worker import EXIT_APP_LOAD_ERROR, AppLoadError, Worker, load_app, worker_dispositions
 
 error_log = logging.getLogger("fcgigate.error")
 
@@ -155,6 +155,11 @@ class Master:
                 for sock, _ in self.listeners:
                     sock.close()
         error_log.info("master %d: exiting (status %d)", self.pid, self.exit_code)
+        if threading.active_count() > 1:
+            # Only a preloaded app can have started these (the fork-safety
+            # check refused it); Python would wait for them at exit forever.
+            logging.shutdown()
+            os._exit(self.exit_code)
         return self.exit_code
 
     def bind(self, cfg: Any) -> list[tuple[socket.socket, str]]:
@@ -272,6 +277,9 @@ class Master:
         """Reload: re-read the configuration, start a new generation of
         workers on it, and drain the old one once the new one is ready.
         The listeners stay open throughout; a changed ``bind`` is applied."""
+        if self.stopping:
+            error_log.info("master: SIGHUP ignored, stopping")
+            return
         error_log.info("master: SIGHUP, reloading %s", self.config.path or "(no file)")
         try:
             new = load_config(self.config.path, self.cli_overrides)
@@ -319,6 +327,9 @@ class Master:
     def handle_usr2(self) -> None:
         """Upgrade: exec a new master (new code) that inherits the listeners.
         This master keeps serving until it gets TERM, as nginx and gunicorn do."""
+        if self.stopping:
+            error_log.info("master: SIGUSR2 ignored, stopping")
+            return
         if self.upgraded_child is not None and _alive(self.upgraded_child):
             error_log.warning(
                 "master: SIGUSR2 ignored, an upgraded master (pid %d) already runs", self.upgraded_child
@@ -357,13 +368,25 @@ class Master:
             return
         slot = self.scoreboard.slot(slot_index)
         slot.claim(0, self.generation)
-        pid = os.fork()
+        # Signals stay blocked across the fork: one that reaches the child
+        # before it has its own handlers would otherwise run the master's
+        # (and write to the master's pipe) and be lost. In the child they are
+        # unblocked once the worker's dispositions are in place, so a TERM
+        # sent to a brand-new worker still stops it.
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+            raise
         if pid == 0:  # the child
             code = 1
             try:
-                signal.set_wakeup_fd(-1)  # before anything: the pipe is the master's
+                signal.set_wakeup_fd(-1)  # the pipe is the master's
                 for fd in self._pipe:
                     os.close(fd)
+                worker_dispositions()
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
                 worker = Worker(
                     self.config, self.listeners, self.app, index=index, total=self.num_workers, slot=slot,
                     master_pid=self.pid, reopen_logs=logs.reopen,
@@ -376,6 +399,7 @@ class Master:
             finally:
                 logging.shutdown()
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
         slot.set_pid(pid)
         self.workers[pid] = WorkerInfo(pid, index, self.generation, slot)
 

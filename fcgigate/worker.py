@@ -196,6 +196,15 @@ class Acceptor:
             self.on_slot_freed()
 
 
+def worker_dispositions() -> None:
+    """A worker's signal dispositions until its loop installs its handlers:
+    the stop signals act at once (default), the master's own are ignored."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    for sig in (signal.SIGHUP, signal.SIGUSR2, signal.SIGTTIN, signal.SIGTTOU):
+        signal.signal(sig, signal.SIG_IGN)
+
+
 class Worker:
     """Serves every listener from one event loop until told to stop.
 
@@ -235,11 +244,8 @@ class Worker:
     def run(self) -> int:
         """Boot and serve; return the exit status (EXIT_APP_LOAD_ERROR when the
         app cannot be imported, which the master takes as a boot failure)."""
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGCHLD):
-            signal.signal(sig, signal.SIG_DFL)
-        for sig in (signal.SIGHUP, signal.SIGUSR2, signal.SIGTTIN, signal.SIGTTOU):
-            signal.signal(sig, signal.SIG_IGN)  # the master's signals, not ours
         signal.set_wakeup_fd(-1)
+        worker_dispositions()
         cfg = self.config
         set_title(f"fcgigate: worker {self.index + 1}/{self.total} [{config_label(cfg.path)}]")
         if self.slot is not None:
@@ -342,7 +348,7 @@ class Worker:
         """
         deadline = time.monotonic() + timeout
         state = self.state
-        while state.connections and time.monotonic() < deadline:
+        while (state.connections or any(a.pending for a in self.acceptors)) and time.monotonic() < deadline:
             now = time.monotonic()
             for conn in list(state.connections):
                 conn.close_if_idle(now, DRAIN_IDLE)

@@ -202,6 +202,10 @@ class Runner:
             self.pool().submit(self._run_threaded, ex)
         else:
             self._run_inline(ex)
+            if self.state.slot is not None:
+                # The loop is free again: a stuck worker from here on is not
+                # this request's doing.
+                self.state.slot.request_done()
 
     # -- inline mode ---------------------------------------------------------------
 
