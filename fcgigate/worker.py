@@ -276,6 +276,8 @@ class Worker:
         self.state = state = ServerState(self.app, serve_settings(cfg), loop)
         state.runner = runner = Runner(state)
         state.slot = self.slot
+        state.retire_at = self.retire_after
+        state.on_retire = self._retire
         self._stop = loop.create_future()
         loop.add_signal_handler(signal.SIGTERM, self._request_stop, "graceful")
         for sig in (signal.SIGINT, signal.SIGQUIT):
@@ -318,6 +320,16 @@ class Worker:
         error_log.info("worker %d/%d stopped (%s), %d requests served", self.index + 1, self.total, how,
                        state.requests_served)  # fmt: skip
         return EXIT_OK
+
+    def _retire(self) -> None:
+        """max_requests reached (called as the request that reaches it starts):
+        ask the master for a replacement; it sends TERM once that one serves."""
+        served, name = self.state.requests_served, f"{self.index + 1}/{self.total}"
+        error_log.info("worker %s: %d requests served (max_requests); recycling", name, served)
+        if self.slot is not None and not self.state.stopping:
+            self.slot.set_state(RETIRING)
+        else:
+            self.loop.call_soon(self._request_stop, "graceful")
 
     def _has_capacity(self) -> bool:
         pending = sum(a.pending for a in self.acceptors)
@@ -363,11 +375,10 @@ class Worker:
             )
 
     async def _tick(self) -> None:
-        """Once a second: heartbeat, Date header, connection timeouts, and the
-        checks that end a worker (recycling, an orphaned worker)."""
+        """Once a second: heartbeat, Date header, connection timeouts, and an
+        orphaned worker's stop."""
         state = self.state
         slot = self.slot
-        retiring = False
         while True:
             await asyncio.sleep(1.0)
             if slot is not None:
@@ -376,15 +387,6 @@ class Worker:
             now = time.monotonic()
             for conn in list(state.connections):
                 conn.on_tick(now)
-            if self.retire_after and not retiring and state.requests_served >= self.retire_after:
-                # The master starts our replacement first, then sends TERM.
-                retiring = True
-                if slot is not None and not state.stopping:
-                    slot.set_state(RETIRING)
-                    error_log.info("worker %d/%d: %d requests served (max_requests); recycling",
-                                   self.index + 1, self.total, state.requests_served)  # fmt: skip
-                else:
-                    self._request_stop("graceful")
             if self.master_pid is not None and os.getppid() != self.master_pid:
                 error_log.warning("worker %d/%d: the master is gone; stopping", self.index + 1, self.total)
                 self._request_stop("graceful")

@@ -493,3 +493,17 @@ def cgi_head(status: str, headers: list[tuple[str, str]]) -> bytes:
     lines += [f"{name}: {value}\r\n" for name, value in headers]
     lines.append("\r\n")
     return "".join(lines).encode("latin-1")
+
+
+def closing_trailer() -> bytes:
+    """A harmless record to send right after the last END_REQUEST of a
+    connection we are about to close (an FCGI_UNKNOWN_TYPE management record).
+
+    nginx keeps an upstream connection for reuse only when the END_REQUEST
+    record ends exactly where its read buffer ends; bytes after it make nginx
+    finish the request and drop the connection instead of caching it
+    (ngx_http_fastcgi_input_filter). Sent in the same write as END_REQUEST,
+    this closes the window in which nginx could pick the connection from its
+    cache for a new request just before our FIN arrives.
+    """
+    return _record(RecordType.UNKNOWN_TYPE, FCGI_NULL_REQUEST_ID, UNKNOWN_TYPE_BODY.pack(0))

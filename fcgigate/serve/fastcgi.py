@@ -28,7 +28,7 @@ from fcgigate.protocols.events import (
     ResponseEnd,
     ResponseStart,
 )
-from fcgigate.protocols.fastcgi import FastCGIConnection
+from fcgigate.protocols.fastcgi import FastCGIConnection, closing_trailer
 from fcgigate.serve.connection import ServedConnection
 from fcgigate.serve.runner import ERROR_413, Exchange
 from fcgigate.serve.state import ServerState
@@ -45,6 +45,8 @@ class FastCGIProtocol(ServedConnection):
     # -- asyncio.Protocol ------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
+        if self._closing:
+            return  # we are closing after the last response: nothing new starts
         self.last_activity = time.monotonic()
         try:
             events = self.conn.feed(data)
@@ -156,35 +158,46 @@ class FastCGIProtocol(ServedConnection):
         self.flow.resume_reading(rid)
         if (self.conn.close_when_idle or self.state.stopping) and not self.conn.active_requests:
             # While the worker drains, a kept connection closes right after
-            # the response it carried: END_REQUEST and our FIN leave back to
-            # back, so nginx sees the EOF before it could reuse the connection.
+            # the response it carried, whose END_REQUEST went out with the
+            # closing trailer: nginx does not put it back in its cache.
             self.close_lingering()
 
     # -- the channel the runner drives (loop thread) ---------------------------------
 
+    def _writable(self, rid: int) -> bool:
+        return self.conn.is_active(rid) and not self._closing and not self.transport.is_closing()
+
+    def _last_words(self) -> bytes:
+        """What follows the END_REQUEST of a draining connection's last request."""
+        if self.state.stopping and self.conn.active_requests == 0:
+            return closing_trailer()
+        return b""
+
     def respond(self, rid: int, status: str, headers: list, body: bytes) -> None:
-        if self.conn.is_active(rid) and not self.transport.is_closing():
-            self.transport.write(self.conn.respond(rid, status, headers, body))
+        if self._writable(rid):
+            out = self.conn.respond(rid, status, headers, body)
+            self.transport.write(out + self._last_words())
         self._finished(rid)
 
     def start(self, rid: int, status: str, headers: list, first: bytes) -> None:
-        if self.conn.is_active(rid) and not self.transport.is_closing():
+        if self._writable(rid):
             out = self.conn.send(ResponseStart(rid, status, headers))
             if first:
                 out += self.conn.send(ResponseData(rid, first))
             self.transport.write(out)
 
     def data(self, rid: int, chunk: bytes) -> None:
-        if self.conn.is_active(rid) and not self.transport.is_closing():
+        if self._writable(rid):
             self.transport.write(self.conn.send(ResponseData(rid, chunk)))
 
     def end(self, rid: int) -> None:
-        if self.conn.is_active(rid) and not self.transport.is_closing():
-            self.transport.write(self.conn.send(ResponseEnd(rid)))
+        if self._writable(rid):
+            out = self.conn.send(ResponseEnd(rid))
+            self.transport.write(out + self._last_words())
         self._finished(rid)
 
     def stderr(self, rid: int, data: bytes) -> None:
-        if self.conn.is_active(rid) and not self.transport.is_closing():
+        if self._writable(rid):
             self.transport.write(self.conn.send(ErrorData(rid, data)))
 
     def broken(self, rid: int, reason: str) -> None:

@@ -195,7 +195,10 @@ class Runner:
 
     def start(self, ex: Exchange) -> None:
         """Run the app for ``ex``: inline now, or in the pool (loop thread)."""
-        self.state.requests_served += 1
+        state = self.state
+        state.requests_served += 1
+        if state.requests_served == state.retire_at:
+            state.on_retire()
         if self.state.slot is not None:
             self.state.slot.request_started(ex.describe())
         if self.threads:

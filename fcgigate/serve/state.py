@@ -114,6 +114,9 @@ class ServerState:
         self.tick_date()
         self.runner: Any = None  # set by the worker: serve.runner.Runner
         self.slot: Any = None  # the worker's scoreboard slot (status.Slot), if any
+        # max_requests: after this many requests, call on_retire (0: never).
+        self.retire_at = 0
+        self.on_retire: Any = lambda: None
         # Called by the glue when a connection closes (the worker resumes
         # accepting if it had stopped at max_connections).
         self.on_connection_closed: Any = lambda: None
