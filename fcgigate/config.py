@@ -520,6 +520,26 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     # Threads
     Setting(
+        name="socket_owner",
+        section="Listeners",
+        kind="str",
+        default="",
+        validator=as_header_value,
+        help="""\
+        Owner (user name or uid) of the unix sockets fcgigate creates; empty keeps the current user.
+        Needs root: the master binds before it drops privileges.""",
+    ),
+    Setting(
+        name="socket_group",
+        section="Listeners",
+        kind="str",
+        default="",
+        validator=as_header_value,
+        help="""\
+        Group (name or gid) of the unix sockets fcgigate creates, e.g. the web server's `www-data`.
+        With `socket_mode = 0660` only that group (and the owner) may connect.""",
+    ),
+    Setting(
         name="max_connections",
         section="Listeners",
         kind="int",
@@ -845,6 +865,8 @@ class Config:
     bind: tuple[BindAddress, ...]
     backlog: int
     socket_mode: int
+    socket_owner: str
+    socket_group: str
     max_connections: int
     workers: str | int
     cpu_affinity: bool

@@ -166,13 +166,26 @@ class Master:
         """Listeners for ``cfg.bind``: inherited from an upgrading master when
         it handed them over, else bound here."""
         inherited = _inherited_listeners()
+        activated = sockets.systemd_sockets()
         listeners = []
         for address in cfg.bind:
             sock = inherited.pop(address.url, None)
             if sock is None:
-                sock = sockets.bind(address, cfg.backlog, cfg.socket_mode)
+                match = next((a for a in activated if sockets.same_address(a[0], address)), None)
+                if match is not None:
+                    activated.remove(match)
+                    sock = match[0]
+            if sock is None:
+                sock = sockets.bind(address, cfg.backlog, cfg.socket_mode, cfg.socket_owner, cfg.socket_group)
             listener = (sock, sockets.describe(sock, address.protocol))
             self.by_url[address.url] = listener
+            listeners.append(listener)
+        for sock, name in activated:
+            # Handed over by systemd but not in `bind`: served anyway, with the
+            # protocol its FileDescriptorName= says (http, else FastCGI).
+            protocol = "http" if name.startswith("http") else "fastcgi"
+            listener = (sock, sockets.describe(sock, protocol))
+            self.by_url[listener[1]] = listener
             listeners.append(listener)
         for sock in inherited.values():  # handed over but no longer configured
             sock.close()
@@ -312,7 +325,9 @@ class Master:
             for address in cfg.bind:
                 listener = self.by_url.get(address.url)
                 if listener is None:
-                    sock = sockets.bind(address, cfg.backlog, cfg.socket_mode)
+                    sock = sockets.bind(
+                        address, cfg.backlog, cfg.socket_mode, cfg.socket_owner, cfg.socket_group
+                    )
                     listener = (sock, sockets.describe(sock, address.protocol))
                     error_log.info("master: now also listening on %s", listener[1])
                 listeners.append(listener)

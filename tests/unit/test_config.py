@@ -48,6 +48,8 @@ EXAMPLES: dict[str, tuple[tuple[str, str, str], str, str]] = {
     ),
     "backlog": (("1", "128", "4096"), "0", "an integer >= 1"),
     "socket_mode": (("0600", "0o666", "777"), "0999", "an octal mode"),
+    "socket_owner": (("www-data", "33", "root"), "a\x07b", "without control characters"),
+    "socket_group": (("www-data", "33", "adm"), "a\x07b", "without control characters"),
     "max_connections": (("1", "4096", "10000"), "0", "an integer >= 1"),
     "workers": (("1", "3", "16"), "none", "an integer >= 1"),
     "cpu_affinity": (("true", "yes", "on"), "maybe", "expected true/false"),
@@ -521,7 +523,8 @@ def test_defaults() -> None:
     expected: dict[str, Any] = {
         "app": None, "chdir": None, "pythonpath": (), "mount": "",
         "bind": (BindAddress("fastcgi://127.0.0.1:9000", "fastcgi", "tcp", "127.0.0.1", 9000),),
-        "backlog": 2048, "socket_mode": 0o660, "max_connections": 1024, "workers": "auto",
+        "backlog": 2048, "socket_mode": 0o660, "socket_owner": "", "socket_group": "",
+        "max_connections": 1024, "workers": "auto",
         "cpu_affinity": False,
         "preload": False, "timeout": 30.0, "max_requests": 0, "max_requests_jitter": 0,
         "recycle_concurrency": 1, "threads": 0, "loop": "auto",
