@@ -47,8 +47,9 @@ def start_activated(tmp_path: Path, port: int, names: str, settings: str) -> sub
     ini.write_text(f"[fcgigate]\napp = tests.apps.hello:app\nworkers = 1\n{settings}\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     log = open(tmp_path / "daemon.log", "wb")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen([sys.executable, "-c", LAUNCHER, str(port), names, str(ini)], cwd=tmp_path, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    command = [sys.executable, "-c", LAUNCHER, str(port), names, str(ini)]
+    return subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # fmt: skip
 
 
 def stop(proc: subprocess.Popen) -> int:
