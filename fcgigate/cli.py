@@ -8,11 +8,15 @@ fcgigate check -c FILE [...]  (or --check)          validate, import the app, pr
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import time
 from collections.abc import Sequence
 
 from fcgigate import __version__, logs
 from fcgigate.config import ConfigError, add_arguments, cli_values, load_config
+from fcgigate.daemon import read_pid
 from fcgigate.master import Master, check_app
 
 
@@ -21,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fcgigate",
         description="Serve a WSGI app over FastCGI. Settings come from the [fcgigate] section of "
         "the config file, FCGIGATE_* environment variables and these flags (flags win).",
-        epilog="Commands: 'fcgigate check -c FILE' validates a configuration and exits 0 or 1.",
+        epilog="Commands: 'fcgigate check -c FILE' validates a configuration and exits 0 or 1; "
+        "'fcgigate stop|reload|reopen -c FILE' signals the running master through its pidfile.",
     )
     parser.add_argument("-c", "--config", metavar="FILE", help="the INI file to read")
     parser.add_argument("--check", action="store_true", help="check the configuration and the app, then exit")
@@ -33,11 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMMANDS = {"stop": signal.SIGTERM, "reload": signal.SIGHUP, "reopen": signal.SIGUSR1}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     check = False
+    command = None
     if args and args[0] == "check":
         check, args = True, args[1:]
+    elif args and args[0] in COMMANDS:
+        command, args = args[0], args[1:]
     ns = build_parser().parse_args(args)
     check = check or ns.check
     overrides = cli_values(ns)
@@ -51,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("fcgigate: configuration test failed", file=sys.stderr)
         return 1
     where = config.path or "(no file)"
+    if command is not None:
+        return send_command(command, config)
     if not config.app:
         print(
             f"fcgigate: {where}: setting 'app' is required (app = package.module:callable)", file=sys.stderr
@@ -67,3 +80,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     logs.configure(config.error_log, config.log_level)
     return Master(config, overrides).run()
+
+
+def send_command(command: str, config: object) -> int:
+    """stop / reload / reopen: signal the master named in the pidfile."""
+    path = getattr(config, "pidfile", None)
+    if not path:
+        print(
+            f"fcgigate {command}: no pidfile is configured, so the running master cannot be found",
+            file=sys.stderr,
+        )
+        return 1
+    pid = read_pid(path)
+    if pid is None:
+        print(f"fcgigate {command}: {path} holds no pid: is fcgigate running?", file=sys.stderr)
+        return 1
+    try:
+        os.kill(pid, COMMANDS[command])
+    except ProcessLookupError:
+        print(f"fcgigate {command}: PID {pid} from {path} is not running (stale pidfile)", file=sys.stderr)
+        return 1
+    if command != "stop":
+        print(f"fcgigate: sent {COMMANDS[command].name} to PID {pid}")
+        return 0
+    deadline = time.monotonic() + getattr(config, "graceful_timeout", 30.0) + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            print(f"fcgigate: PID {pid} stopped")
+            return 0
+        time.sleep(0.05)
+    print(f"fcgigate stop: PID {pid} is still running after graceful_timeout", file=sys.stderr)
+    return 1

@@ -586,6 +586,40 @@ SETTINGS: tuple[Setting, ...] = (
         threads, if not. HUP then re-forks the same code; use USR2 to load new code.""",
     ),
     Setting(
+        name="daemon",
+        section="Processes",
+        kind="bool",
+        default=False,
+        validator=as_bool,
+        help="""\
+        Detach into the background (python-daemon) after binding.
+        The command returns only once the workers serve (exit 0), or with the reason they do not
+        (exit 1), so `fcgigate -c prod.ini && curl ...` is reliable. No thread exists before it:
+        the listeners and the log file are kept, the standard streams go to `error_log`. Leave it
+        off under systemd.""",
+    ),
+    Setting(
+        name="pidfile",
+        section="Processes",
+        kind="path",
+        default=None,
+        validator=as_optional(as_path),
+        help="""\
+        Write the master's pid here (atomically) and hold a lock on it while running.
+        A second instance with the same pidfile refuses to start ("already running as PID n"); a
+        stale one is replaced. Removed at exit; renamed `.oldbin` during a USR2 upgrade. `fcgigate
+        stop|reload|reopen -c FILE` find the master through it.""",
+    ),
+    Setting(
+        name="umask",
+        section="Processes",
+        kind="octal",
+        default=0o022,
+        validator=as_octal,
+        help="""\
+        The umask of the daemon (with `daemon = true`): files it creates get at most 0777 minus it.""",
+    ),
+    Setting(
         name="timeout",
         section="Processes",
         kind="seconds",
@@ -871,6 +905,9 @@ class Config:
     workers: str | int
     cpu_affinity: bool
     preload: bool
+    daemon: bool
+    pidfile: str | None
+    umask: int
     timeout: float
     max_requests: int
     max_requests_jitter: int

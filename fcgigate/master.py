@@ -41,7 +41,7 @@ from typing import Any
 
 from fcgigate import logs, sockets
 from fcgigate.config import ConfigError, load_config
-from fcgigate.daemon import config_label, set_title
+from fcgigate.daemon import AlreadyRunning, PidFile, config_label, daemonize, report_ready, set_title
 from fcgigate.status import READY, RETIRING, Scoreboard
 from fcgigate.worker import EXIT_APP_LOAD_ERROR, AppLoadError, Worker, load_app, worker_dispositions
 
@@ -64,6 +64,7 @@ BOOT_FAILURE_LIMIT = 5  # boot failures in a row that halt the master
 BACKOFF_MAX = 4.0  # seconds between respawns after boot failures, at most
 KILL_GRACE = 5.0  # seconds past graceful_timeout before a draining worker is killed
 INHERIT_ENV = "_FCGIGATE_LISTENERS"  # fd:url pairs handed to an upgraded master
+NO_DETACH_ENV = "_FCGIGATE_NO_DETACH"  # an upgraded master of a daemon stays where it is
 
 
 class ForkSafetyError(RuntimeError):
@@ -118,6 +119,8 @@ class Master:
         self._pipe: tuple[int, int] | None = None
         self.exit_code = EXIT_OK
         self.pid = os.getpid()
+        self.pidfile: PidFile | None = None
+        self.ready_fd: int | None = None  # the launcher waits on it (daemon = true)
 
     # -- start ------------------------------------------------------------------------
 
@@ -125,16 +128,36 @@ class Master:
         cfg = self.config
         set_title(f"fcgigate: master [{config_label(cfg.path)}]")
         try:
+            if cfg.pidfile:
+                # First: "already running as PID n" says more than the
+                # "address already in use" that binding would report.
+                PidFile(cfg.pidfile).check()
             self.listeners = self.bind(cfg)
+        except AlreadyRunning as exc:
+            error_log.error("%s", exc)
+            self.tell_terminal(exc)
+            return EXIT_BIND_ERROR
         except sockets.BindError as exc:
             error_log.error("%s", exc)
+            self.tell_terminal(exc)
             self.close_listeners()
             return EXIT_BIND_ERROR
         try:
+            if cfg.pidfile:
+                self.pidfile = PidFile(cfg.pidfile)
+                self.pidfile.check()
+            if cfg.daemon and not os.environ.pop(NO_DETACH_ENV, ""):
+                self.detach(cfg)
+            if self.pidfile is not None:
+                self.pidfile.write(os.getpid())
+                if self.pidfile.stale_pid:
+                    error_log.warning("replaced a stale pidfile %s (PID %d is gone)", cfg.pidfile,
+                                      self.pidfile.stale_pid)  # fmt: skip
             if cfg.preload:
                 self.app = self.preload_app(cfg)
                 if self.app is None:
-                    return EXIT_BOOT_FAILURE
+                    self.exit_code = EXIT_BOOT_FAILURE
+                    return self.exit_code
             # Room for every worker, a full new generation during a reload,
             # and workers added with TTIN.
             self.scoreboard = Scoreboard(max(64, 4 * self.num_workers))
@@ -143,11 +166,23 @@ class Master:
                            ", ".join(url for _, url in self.listeners))  # fmt: skip
             self.spawn_generation()
             self.loop()
+        except AlreadyRunning as exc:
+            error_log.error("%s", exc)
+            self.tell_terminal(exc)
+            self.pidfile = None  # not ours
+            self.exit_code = EXIT_BIND_ERROR
         except ForkSafetyError as exc:
             error_log.error("%s", exc)
             self.kill_workers(signal.SIGKILL)
             self.exit_code = EXIT_FORK_UNSAFE
         finally:
+            if self.ready_fd is not None:
+                report_ready(
+                    self.ready_fd, f"not serving (exit status {self.exit_code}); see {cfg.error_log}"
+                )
+                self.ready_fd = None
+            if self.pidfile is not None:
+                self.pidfile.remove()
             self.restore_signals()
             if self.upgraded_child is None or not _alive(self.upgraded_child):
                 self.close_listeners()
@@ -190,6 +225,26 @@ class Master:
         for sock in inherited.values():  # handed over but no longer configured
             sock.close()
         return listeners
+
+    def tell_terminal(self, problem: Exception) -> None:
+        """A start-up error is also said on stderr when the log goes to a file:
+        whoever typed the command should not have to look for it."""
+        if self.config.error_log not in ("-", "") and self.ready_fd is None:
+            print(f"fcgigate: {problem}", file=sys.stderr)
+
+    def detach(self, cfg: Any) -> None:
+        """daemon = true: detach now, keeping the listeners; the launching
+        process waits (in daemonize) until report_ready says how it went."""
+        check_no_threads("before daemonizing")
+        to_file = cfg.error_log not in ("-", "")
+        if not to_file:
+            error_log.warning(
+                "daemon = true with error_log = -: the daemon's log is discarded; set error_log"
+            )
+        self.ready_fd = daemonize([sock.fileno() for sock, _ in self.listeners], cfg.umask,
+                                  cfg.error_log if to_file else None)  # fmt: skip
+        logs.reopen(fds_closed=True)  # the log file's descriptor was closed with the others
+        self.pid = os.getpid()
 
     def preload_app(self, cfg: Any) -> Any:
         try:
@@ -355,6 +410,9 @@ class Master:
             os.set_inheritable(fd, True)
         env = dict(os.environ)
         env[INHERIT_ENV] = json.dumps({str(fd): url for fd, url in fds.items()})
+        env[NO_DETACH_ENV] = "1"  # already a daemon's child: it must not detach again
+        if self.pidfile is not None:
+            self.pidfile.rename_oldbin()
         argv = [sys.executable, "-m", "fcgigate", *sys.argv[1:]]
         error_log.info("master: SIGUSR2, starting a new master: %s", " ".join(argv))
         try:
@@ -400,6 +458,8 @@ class Master:
                 signal.set_wakeup_fd(-1)  # the pipe is the master's
                 for fd in self._pipe:
                     os.close(fd)
+                if self.ready_fd is not None:  # the launcher's, not ours
+                    os.close(self.ready_fd)
                 worker_dispositions()
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
                 worker = Worker(
@@ -540,6 +600,9 @@ class Master:
         for info in sorted(serving, key=lambda w: w.index)[self.num_workers :]:
             self.retire(info, "fewer workers wanted")
         booted_all = all(w.booted for w in serving)
+        if booted_all and self.ready_fd is not None:
+            report_ready(self.ready_fd)
+            self.ready_fd = None
         if booted_all:
             for info in list(self.workers.values()):
                 if info.generation != self.generation and info.stopping_since is None:

@@ -59,7 +59,7 @@ ALLOWED = {
         "fcgigate.sockets", "fcgigate.worker", "fcgigate.logs", "fcgigate.config", "fcgigate.daemon",
         "fcgigate.status",
     },
-    "fcgigate.cli": {"fcgigate.config", "fcgigate.master", "fcgigate.logs"},
+    "fcgigate.cli": {"fcgigate.config", "fcgigate.master", "fcgigate.logs", "fcgigate.daemon"},
 }  # fmt: skip
 
 
