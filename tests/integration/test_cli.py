@@ -297,3 +297,13 @@ def test_unix_socket_has_socket_mode(daemon_factory: Start, socket_dir: Path, mo
     assert stat.S_IMODE(path.stat().st_mode) == mode
     with daemon.client() as client:
         assert client.request(default_params("GET", "/")).status == 200
+
+
+def test_the_shipped_configurations_check(tmp_path) -> None:
+    """conf/dev.ini and the annotated conf/prod.ini are valid as shipped."""
+    for name in ("dev.ini", "prod.ini"):
+        repo = Path(__file__).resolve().parents[2]
+        result = subprocess.run([sys.executable, "-m", "fcgigate", "check", "-c", str(repo / "conf" / name)],
+                                capture_output=True, text=True, timeout=60, cwd=repo)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert "test is successful" in result.stderr
