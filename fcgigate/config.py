@@ -24,6 +24,7 @@ import keyword
 import math
 import os
 import re
+import string
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -226,6 +227,26 @@ def as_workers(value: str | int) -> str | int:
     if isinstance(value, str) and value.strip().lower() == "auto":
         return "auto"
     return as_int(minimum=1)(value)
+
+
+ACCESS_FIELDS = (
+    "remote_addr", "remote_user", "time_local", "request", "method", "uri", "status", "bytes", "referer",
+    "user_agent", "request_time_us", "pid", "protocol", "request_id",
+)  # fmt: skip
+
+
+def as_access_format(value: str) -> str:
+    """A line with `{field}` names (see access_log_format)."""
+    if not isinstance(value, str) or not value.strip():
+        raise _expected("a format with {field} names", value)
+    try:
+        names = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
+    except ValueError as error:
+        raise ValueError(f"malformed format ({error}): {value!r}") from None
+    unknown = sorted(names - set(ACCESS_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown field {{{unknown[0]}}} (known: {', '.join(ACCESS_FIELDS)})")
+    return value
 
 
 def as_log_target(value: str) -> str:
@@ -869,6 +890,29 @@ SETTINGS: tuple[Setting, ...] = (
         Where the error log goes: `-` for stderr, or a file path.""",
     ),
     Setting(
+        name="access_log",
+        section="Logging",
+        kind="str",
+        default="",
+        validator=as_header_value,
+        help="""\
+        Where to write one line per request: a file, `-` for stdout, or empty (the default) for none.
+        Lines are buffered and written once per event-loop turn. SIGUSR1 reopens the file.""",
+    ),
+    Setting(
+        name="access_log_format",
+        section="Logging",
+        kind="str",
+        default='{remote_addr} - {remote_user} [{time_local}] "{request}" {status} {bytes} '
+        '"{referer}" "{user_agent}"',
+        validator=as_access_format,
+        help="""\
+        The access log line, with `{field}` names; the default is Apache's combined format.
+        Fields: remote_addr, remote_user, time_local, request (the request line), method, uri,
+        status, bytes (of the response body), referer, user_agent, request_time_us, pid (of the
+        worker), protocol (fastcgi or http), request_id (unique per worker: pid-sequence).""",
+    ),
+    Setting(
         name="log_level",
         section="Logging",
         kind="choice",
@@ -932,6 +976,8 @@ class Config:
     body_timeout: float
     keepalive_timeout: float
     error_log: str
+    access_log: str
+    access_log_format: str
     log_level: str
 
     path: str | None  # the INI file read, if any

@@ -53,3 +53,60 @@ def reopen(fds_closed: bool = False) -> None:
     closed every descriptor (``fds_closed``)."""
     if _current[0] not in ("-", "") or fds_closed:
         configure(*_current, fds_closed=fds_closed)
+
+
+# -- the access log -----------------------------------------------------------------
+
+# Apache's combined format, in access_log_format's {field} syntax.
+COMBINED = (
+    '{remote_addr} - {remote_user} [{time_local}] "{request}" {status} {bytes} "{referer}" "{user_agent}"'
+)
+
+
+class AccessLog:
+    """One line per request, buffered and written once per event-loop turn.
+
+    ``log`` only formats into a list; the owner calls ``flush`` soon after
+    (the glue schedules it with ``loop.call_soon`` on the first line of a
+    turn), so a burst of responses costs one write system call, not one each.
+    ``target`` is a file path, or "-" for stdout.
+    """
+
+    def __init__(self, target: str, fmt: str = COMBINED) -> None:
+        self.target = target
+        self.format = fmt
+        self.lines: list[str] = []
+        self._file = self._open()
+
+    def _open(self):  # noqa: ANN202 - a text stream
+        if self.target == "-":
+            return sys.stdout
+        return open(self.target, "a", encoding="utf-8", errors="replace")  # noqa: SIM115 - held for life
+
+    def log(self, fields: dict) -> bool:
+        """Buffer a line; True when it is the first since the last flush."""
+        self.lines.append(self.format.format_map(fields))
+        return len(self.lines) == 1
+
+    def flush(self) -> None:
+        if not self.lines:
+            return
+        text = "\n".join(self.lines) + "\n"
+        self.lines.clear()
+        try:
+            self._file.write(text)
+            self._file.flush()
+        except (OSError, ValueError):
+            logging.getLogger("fcgigate.error").exception("writing the access log %s failed", self.target)
+
+    def reopen(self) -> None:
+        """SIGUSR1: new lines go to a new file at the path (logrotate)."""
+        self.flush()
+        if self.target != "-":
+            old, self._file = self._file, self._open()
+            old.close()
+
+    def close(self) -> None:
+        self.flush()
+        if self.target != "-":
+            self._file.close()

@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from fcgigate.daemon import config_label, set_title
+from fcgigate.logs import AccessLog
 from fcgigate.loops import loop_name, new_event_loop
 from fcgigate.protocols.fastcgi import Limits
 from fcgigate.protocols.http import HTTPLimits
@@ -282,7 +283,9 @@ class Worker:
         loop.add_signal_handler(signal.SIGTERM, self._request_stop, "graceful")
         for sig in (signal.SIGINT, signal.SIGQUIT):
             loop.add_signal_handler(sig, self._request_stop, "fast")
-        loop.add_signal_handler(signal.SIGUSR1, self.reopen_logs)
+        loop.add_signal_handler(signal.SIGUSR1, self._reopen_logs)
+        if cfg.access_log:
+            state.access_log = AccessLog(cfg.access_log, cfg.access_log_format)
         state.on_connection_closed = self._connection_closed
         for sock, url in self.listeners:
             protocol = HTTPProtocol if url.startswith("http") else FastCGIProtocol
@@ -317,9 +320,16 @@ class Worker:
         for conn in list(state.connections):
             conn.transport.abort()
         runner.shutdown(wait=False)
+        if state.access_log is not None:
+            state.access_log.close()
         error_log.info("worker %d/%d stopped (%s), %d requests served", self.index + 1, self.total, how,
                        state.requests_served)  # fmt: skip
         return EXIT_OK
+
+    def _reopen_logs(self) -> None:
+        self.reopen_logs()
+        if self.state.access_log is not None:
+            self.state.access_log.reopen()
 
     def _retire(self) -> None:
         """max_requests reached (called as the request that reaches it starts):

@@ -152,7 +152,7 @@ class FastCGIProtocol(ServedConnection):
             ex.abort()
 
     def _finished(self, rid: int) -> None:
-        self.exchanges.pop(rid, None)
+        self.log_access(self.exchanges.pop(rid, None), "fastcgi")
         # A request that ended without reading all its body may hold reading
         # paused; the rest of its STDIN is dropped by the protocol.
         self.flow.resume_reading(rid)
@@ -173,13 +173,22 @@ class FastCGIProtocol(ServedConnection):
             return closing_trailer()
         return b""
 
+    def _note(self, rid: int, status: str | None, sent: int) -> None:
+        ex = self.exchanges.get(rid)
+        if ex is not None:
+            if status is not None:
+                ex.status = status
+            ex.bytes += sent
+
     def respond(self, rid: int, status: str, headers: list, body: bytes) -> None:
+        self._note(rid, status, len(body))
         if self._writable(rid):
             out = self.conn.respond(rid, status, headers, body)
             self.transport.write(out + self._last_words())
         self._finished(rid)
 
     def start(self, rid: int, status: str, headers: list, first: bytes) -> None:
+        self._note(rid, status, len(first))
         if self._writable(rid):
             out = self.conn.send(ResponseStart(rid, status, headers))
             if first:
@@ -187,6 +196,7 @@ class FastCGIProtocol(ServedConnection):
             self.transport.write(out)
 
     def data(self, rid: int, chunk: bytes) -> None:
+        self._note(rid, None, len(chunk))
         if self._writable(rid):
             self.transport.write(self.conn.send(ResponseData(rid, chunk)))
 

@@ -193,6 +193,8 @@ class HTTPProtocol(ServedConnection):
         ex.aborted = True
         ex.done = True
         ex.body.abort()
+        ex.status = str(status)
+        self.log_access(ex, "http")
         self.transport.write(error_response(status, self.state.extra_headers))
         self._close()
 
@@ -217,6 +219,7 @@ class HTTPProtocol(ServedConnection):
     def _finished(self, rid: int) -> None:
         """The response to ``rid`` is complete: start the next request or close."""
         ex = self.by_id.pop(rid, None)
+        self.log_access(ex, "http")
         if self.queue and self.queue[0] is ex:
             self.queue.popleft()
         if ex is not None and not ex.body.finished:
@@ -253,13 +256,22 @@ class HTTPProtocol(ServedConnection):
         if self.state.stopping or (ex is not None and not ex.body.finished):
             self.conn.close_after(rid)
 
+    def _note(self, rid: int, status: str | None, sent: int) -> None:
+        ex = self.by_id.get(rid)
+        if ex is not None:
+            if status is not None:
+                ex.status = status
+            ex.bytes += sent
+
     def respond(self, rid: int, status: str, headers: list, body: bytes) -> None:
+        self._note(rid, status, len(body))
         if not self._closing and not self.transport.is_closing():
             self._closing_for(rid)
             self.transport.write(self.conn.respond(rid, status, headers, body, self.state.extra_headers))
         self._finished(rid)
 
     def start(self, rid: int, status: str, headers: list, first: bytes) -> None:
+        self._note(rid, status, len(first))
         if not self._closing and not self.transport.is_closing():
             self._closing_for(rid)
             out = self.conn.send(ResponseStart(rid, status, headers), self.state.extra_headers)
@@ -268,6 +280,7 @@ class HTTPProtocol(ServedConnection):
             self.transport.write(out)
 
     def data(self, rid: int, chunk: bytes) -> None:
+        self._note(rid, None, len(chunk))
         if not self._closing and not self.transport.is_closing():
             self.transport.write(self.conn.send(ResponseData(rid, chunk)))
 

@@ -29,6 +29,7 @@ iterable is always closed, also when the client went away.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -65,6 +66,10 @@ class Exchange:
         "_close_iterable",
         "stderr_budget",
         "post",
+        "started",
+        "status",
+        "bytes",
+        "seq",
     )
 
     def __init__(
@@ -88,6 +93,10 @@ class Exchange:
         self._close_iterable: Any = None
         self.stderr_budget = stderr_budget
         self.post = post  # Mailbox.post: run a call on the loop, from any thread
+        self.started = time.monotonic()
+        self.status: str | None = None  # set by the glue when the head goes out (access log)
+        self.bytes = 0
+        self.seq = 0  # this worker's request number (request_id in the access log)
 
     def describe(self) -> str:
         p = self.params
@@ -197,6 +206,7 @@ class Runner:
         """Run the app for ``ex``: inline now, or in the pool (loop thread)."""
         state = self.state
         state.requests_served += 1
+        ex.seq = state.requests_served
         if state.requests_served == state.retire_at:
             state.on_retire()
         if self.state.slot is not None:

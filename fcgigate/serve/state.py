@@ -12,6 +12,7 @@ import collections
 import email.utils
 import ipaddress
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,6 +103,7 @@ class ServerState:
         self.loop = loop
         self.connections: set[Any] = set()
         self.requests_served = 0
+        self.pid = os.getpid()
         self.started = time.monotonic()
         self.stopping = False
         self.mailbox = Mailbox(loop)
@@ -111,6 +113,8 @@ class ServerState:
         # Date and Server header lines of HTTP responses, made once a second
         # by the worker's tick rather than per response.
         self.extra_headers = b""
+        self.log_time = ""
+        self.access_log: Any = None  # logs.AccessLog, given by the worker (the glue never imports logs)
         self.tick_date()
         self.runner: Any = None  # set by the worker: serve.runner.Runner
         self.slot: Any = None  # the worker's scoreboard slot (status.Slot), if any
@@ -125,3 +129,4 @@ class ServerState:
         """Refresh the Date header line (RFC 9110 6.6.1); called once a second."""
         date = email.utils.formatdate(usegmt=True)
         self.extra_headers = self._server_line + f"Date: {date}\r\n".encode("ascii")
+        self.log_time = time.strftime("%d/%b/%Y:%H:%M:%S %z")

@@ -81,6 +81,9 @@ EXAMPLES: dict[str, tuple[tuple[str, str, str], str, str]] = {
     "body_timeout": (("0", "10", "5m"), "never", "a duration like"),
     "keepalive_timeout": (("0", "2", "75"), "-3", "a duration like"),
     "error_log": (("/var/log/f.log", "x.log", "/tmp/y.log"), "", "expected a path"),
+    "access_log": (("-", "/var/log/a.log", "a.log"), "a\x07b", "without control characters"),
+    "access_log_format": (("{status}", "{pid} {request_id} {request_time_us}", "{method} {uri}"), "{nope}",
+                          "unknown field {nope}"),
     "log_level": (("debug", "warning", "critical"), "verbose", "one of debug, info"),
 }
 BAD = [name for name in EXAMPLES if name != "pythonpath"]  # any text is a list of paths
@@ -538,7 +541,10 @@ def test_defaults() -> None:
         "idle_timeout": 75.0, "graceful_timeout": 30.0, "server_header": "fcgigate",
         "forwarded_allow_ips": ("127.0.0.1/32", "::1/128"), "http_max_request_line": 8190,
         "http_max_headers": 100, "http_max_header_size": 65536, "header_timeout": 10.0,
-        "body_timeout": 30.0, "keepalive_timeout": 5.0, "error_log": "-", "log_level": "info",
+        "body_timeout": 30.0, "keepalive_timeout": 5.0, "error_log": "-", "access_log": "",
+        "access_log_format": '{remote_addr} - {remote_user} [{time_local}] "{request}" {status} {bytes} '
+        '"{referer}" "{user_agent}"',
+        "log_level": "info",
     }  # fmt: skip
     assert cfg.as_dict() == expected
     assert cfg.path is None and {cfg.source(name) for name in expected} == {"default"}
