@@ -18,6 +18,7 @@ and honouring it would route every URL to ``/``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from typing import IO, Any
@@ -238,6 +239,14 @@ def _node_address(node: str) -> str:
     return node.partition(":")[0] if node.count(":") == 1 else node
 
 
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def apply_forwarded(params: dict[str, str], trusts: Callable[[str], bool]) -> None:
     """Apply proxy headers from a trusted peer to the CGI params, in place.
 
@@ -259,6 +268,9 @@ def apply_forwarded(params: dict[str, str], trusts: Callable[[str], bool]) -> No
         hops = [hop.strip() for hop in xff.split(",") if hop.strip()]
         proto = params.get("HTTP_X_FORWARDED_PROTO", "").rpartition(",")[2].strip() or None
         host = params.get("HTTP_X_FORWARDED_HOST", "").rpartition(",")[2].strip() or None
+    # RFC 7239 6.2/6.3: a node may be "unknown" or an obfuscated "_id";
+    # REMOTE_ADDR must stay an address, so only IP hops count.
+    hops = [hop for hop in hops if _is_ip(hop)]
     if hops:
         client = hops[0]
         for hop in reversed(hops):

@@ -291,3 +291,14 @@ def test_no_remote_port_to_begin_with() -> None:
     del params["REMOTE_PORT"]
     apply_forwarded(params, trusts)
     assert params["REMOTE_ADDR"] == "203.0.113.7" and "REMOTE_PORT" not in params
+
+
+def test_unknown_and_obfuscated_nodes_never_become_remote_addr() -> None:
+    """RFC 7239 allows `for=unknown` and `for=_hidden`: they are not addresses."""
+    for header in ("for=unknown", 'for="_gazonk"', "for=unknown, for=_x"):
+        params = {"REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "5", "HTTP_FORWARDED": header}
+        apply_forwarded(params, lambda address: address == "127.0.0.1")
+        assert params["REMOTE_ADDR"] == "127.0.0.1", header
+    params = {"REMOTE_ADDR": "127.0.0.1", "HTTP_FORWARDED": "for=192.0.2.7, for=unknown"}
+    apply_forwarded(params, lambda address: address == "127.0.0.1")
+    assert params["REMOTE_ADDR"] == "192.0.2.7"
