@@ -24,8 +24,6 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 
-READ_CHUNK = 64 * 1024
-
 
 class BodyAborted(OSError):
     """The client went away (or the request was aborted) before the body ended."""

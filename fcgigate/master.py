@@ -36,7 +36,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fcgigate import logs, sockets
@@ -91,7 +91,6 @@ class WorkerInfo:
     index: int
     generation: int
     slot: Any
-    started: float = field(default_factory=time.monotonic)
     booted: bool = False
     stopping_since: float | None = None  # when we sent TERM (or QUIT)
     killed_for: str = ""  # why we sent SIGKILL, if we did
@@ -423,8 +422,7 @@ class Master:
         finally:
             for fd in fds:
                 os.set_inheritable(fd, False)
-        self.upgraded_child = proc.pid
-        self._upgrade_proc = proc  # reaped by reap_workers' waitpid(-1) like any child
+        self.upgraded_child = proc.pid  # reaped by reap_workers' waitpid(-1) like any child
 
     # -- workers ----------------------------------------------------------------------
 

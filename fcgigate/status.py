@@ -24,7 +24,6 @@ import time
 SLOT = struct.Struct("=iIB3xdQd160s")
 
 FREE, BOOTING, READY, RETIRING, DRAINING = range(5)
-STATE_NAMES = {FREE: "free", BOOTING: "booting", READY: "ready", RETIRING: "retiring", DRAINING: "draining"}
 
 # Offsets of the fields a worker updates on its own, so that it need not
 # rewrite the whole slot.

@@ -33,6 +33,7 @@ class ServedConnection(asyncio.Protocol, ABC):
         self.peer = listener
         self.last_activity = time.monotonic()
         self._closing = False
+        self.exchanges: dict[int, Any] = {}  # request id -> serve.runner.Exchange
 
     # -- asyncio.Protocol ------------------------------------------------------------
 
@@ -81,6 +82,37 @@ class ServedConnection(asyncio.Protocol, ABC):
             resume=lambda: post(flow.resume_reading, rid),
             on_first_read=on_first_read,
         )
+
+    def declares_too_much(self, params: dict[str, str]) -> bool:
+        """Does the request's CONTENT_LENGTH already exceed max_body_size?"""
+        limit, declared = self.settings.max_body_size, params.get("CONTENT_LENGTH", "")
+        return bool(limit) and declared.isdigit() and int(declared) > limit
+
+    def _on_body(self, rid: int, data: bytes) -> None:
+        """Body bytes for request ``rid``: into its buffer, or, the first time
+        they pass max_body_size, to the protocol's ``_body_too_large``."""
+        ex = self.exchanges.get(rid)
+        if ex is None or ex.done:
+            return
+        limit = self.settings.max_body_size
+        if limit and ex.body.received + len(data) > limit:
+            if not ex.too_large:
+                ex.too_large = True
+                self._body_too_large(ex)
+            return
+        ex.body.write(data)
+
+    @abstractmethod
+    def _body_too_large(self, ex: Any) -> None:
+        """Answer 413, or make the app's next read fail (``ex.too_large`` is set)."""
+
+    def _note(self, rid: int, status: str | None, sent: int) -> None:
+        """Record a response's status and body bytes for the access log."""
+        ex = self.exchanges.get(rid)
+        if ex is not None:
+            if status is not None:
+                ex.status = status
+            ex.bytes += sent
 
     def log_access(self, ex: Any, protocol: str) -> None:
         """One access-log line for a finished exchange (nothing without an

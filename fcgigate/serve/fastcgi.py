@@ -40,7 +40,6 @@ class FastCGIProtocol(ServedConnection):
     def __init__(self, state: ServerState, listener: str) -> None:
         super().__init__(state, listener)
         self.conn = FastCGIConnection(state.settings.fastcgi)
-        self.exchanges: dict[int, Exchange] = {}
 
     # -- asyncio.Protocol ------------------------------------------------------------
 
@@ -97,33 +96,21 @@ class FastCGIProtocol(ServedConnection):
         params["FCGI_ROLE"] = event.role  # as flup does; an AUTHORIZER app needs to know
         ex = Exchange(self, self.flow, rid, params, body, s.stderr_limit, self.state.mailbox.post)
         self.exchanges[rid] = ex
-        declared = event.params.get("CONTENT_LENGTH", "")
-        if s.max_body_size and declared.isdigit() and int(declared) > s.max_body_size:
-            self._too_large(ex)
+        if self.declares_too_much(params):
+            ex.too_large = True
+            self._body_too_large(ex)
             return
         if self.runner.streams_body:
             self.runner.start(ex)
 
-    def _on_body(self, rid: int, data: bytes) -> None:
-        ex = self.exchanges.get(rid)
-        if ex is None or ex.done:
-            return
-        limit = self.settings.max_body_size
-        if limit and ex.body.received + len(data) > limit:
-            if not ex.too_large:
-                self._too_large(ex)
-            return
-        ex.body.write(data)
-
-    def _too_large(self, ex: Exchange) -> None:
-        """Answer 413 (or let the running app's read fail with BodyTooLarge)."""
-        ex.too_large = True
+    def _body_too_large(self, ex: Exchange) -> None:
+        """Answer 413 (or let the running app's read fail with BodyTooLarge).
+        The connection stays usable: the rest of the body is STDIN for an
+        inactive request id, which the protocol drops."""
         if self.runner.streams_body and ex.body.received:
             # The app is already reading: its next read raises, and the runner
             # turns that into a 413 if no response has started.
-            ex.body.abort(
-                BodyTooLarge(f"request body larger than max_body_size ({self.settings.max_body_size})")
-            )
+            ex.body.abort(BodyTooLarge(self.too_large()))
             return
         error_log.warning("fastcgi %s: %s: %s", self.peer, ex.describe(), self.too_large())
         ex.done = True
@@ -172,13 +159,6 @@ class FastCGIProtocol(ServedConnection):
         if self.state.stopping and self.conn.active_requests == 0:
             return closing_trailer()
         return b""
-
-    def _note(self, rid: int, status: str | None, sent: int) -> None:
-        ex = self.exchanges.get(rid)
-        if ex is not None:
-            if status is not None:
-                ex.status = status
-            ex.bytes += sent
 
     def respond(self, rid: int, status: str, headers: list, body: bytes) -> None:
         self._note(rid, status, len(body))

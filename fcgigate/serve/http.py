@@ -51,7 +51,6 @@ class HTTPProtocol(ServedConnection):
         super().__init__(state, listener)
         self.conn = HTTPConnection(state.settings.http)
         self.queue: deque[Exchange] = deque()
-        self.by_id: dict[int, Exchange] = {}
         self.rejection: RequestRejected | None = None
         self.base: dict[str, str] = {}
         self.trusted = False
@@ -91,7 +90,7 @@ class HTTPProtocol(ServedConnection):
             elif kind is RequestStarted:
                 self._on_request(event)
             elif kind is BodyEnd:
-                ex = self.by_id.get(event.request_id)
+                ex = self.exchanges.get(event.request_id)
                 if ex is not None:
                     # Always, even if an app thread already finished its
                     # response (ex.done is the app's flag): the connection
@@ -129,12 +128,10 @@ class HTTPProtocol(ServedConnection):
         expects = rid in self.conn.expect_continue
         body = self.new_body(rid, (lambda: post(self._send_continue, rid)) if expects else None)
         ex = Exchange(self, self.flow, rid, params, body, 0, post)
-        self.by_id[rid] = ex
+        self.exchanges[rid] = ex
         self.queue.append(ex)
         self.head_started = None
-        declared = params.get("CONTENT_LENGTH", "")
-        if s.max_body_size and declared.isdigit() and int(declared) > s.max_body_size:
-            ex.too_large = True
+        ex.too_large = self.declares_too_much(params)  # answered when its turn comes
         if self.queue[0] is ex:
             self._begin(ex)
 
@@ -152,28 +149,22 @@ class HTTPProtocol(ServedConnection):
             if ex.body.finished:
                 self.runner.start(ex)
 
-    def _on_body(self, rid: int, data: bytes) -> None:
-        ex = self.by_id.get(rid)
-        if ex is None or ex.done:
-            return
-        limit = self.settings.max_body_size
-        if limit and ex.body.received + len(data) > limit:
-            if not ex.too_large:
-                ex.too_large = True
-                if self.queue and self.queue[0] is ex:
-                    if self.runner.streams_body and ex.body.received:
-                        ex.body.abort(BodyTooLarge(self.too_large()))
-                        self.conn.must_close = True
-                    else:
-                        self._refuse(ex, 413, self.too_large())
-            return
-        ex.body.write(data)
+    def _body_too_large(self, ex: Exchange) -> None:
+        """The current request's body passed max_body_size: 413 and close (or,
+        while its app reads, fail that read). A queued one gets its 413 when
+        its turn comes (``_begin``)."""
+        if self.queue and self.queue[0] is ex:
+            if self.runner.streams_body and ex.body.received:
+                ex.body.abort(BodyTooLarge(self.too_large()))
+                self.conn.must_close = True
+            else:
+                self._refuse(ex, 413, self.too_large())
 
     def _on_rejected(self, event: RequestRejected) -> None:
         error_log.info("http %s: request %d refused with %d: %s", self.peer, event.request_id, event.status,
                        event.reason)  # fmt: skip
         self.flow.pause_reading(-1)  # nothing after the bad request is read
-        ex = self.by_id.get(event.request_id)
+        ex = self.exchanges.get(event.request_id)
         if ex is None:
             self.rejection = event
             if not self.queue:
@@ -212,13 +203,13 @@ class HTTPProtocol(ServedConnection):
 
     def _abort_all(self) -> None:
         queue, self.queue = self.queue, deque()
-        self.by_id.clear()
+        self.exchanges.clear()
         for ex in queue:
             ex.abort()
 
     def _finished(self, rid: int) -> None:
         """The response to ``rid`` is complete: start the next request or close."""
-        ex = self.by_id.pop(rid, None)
+        ex = self.exchanges.pop(rid, None)
         self.log_access(ex, "http")
         if self.queue and self.queue[0] is ex:
             self.queue.popleft()
@@ -252,16 +243,9 @@ class HTTPProtocol(ServedConnection):
         """Say Connection: close in this response's head if we will close after it:
         a stopping server, or a body not wholly received (the rest of it could
         not be told from the next request)."""
-        ex = self.by_id.get(rid)
+        ex = self.exchanges.get(rid)
         if self.state.stopping or (ex is not None and not ex.body.finished):
             self.conn.close_after(rid)
-
-    def _note(self, rid: int, status: str | None, sent: int) -> None:
-        ex = self.by_id.get(rid)
-        if ex is not None:
-            if status is not None:
-                ex.status = status
-            ex.bytes += sent
 
     def respond(self, rid: int, status: str, headers: list, body: bytes) -> None:
         self._note(rid, status, len(body))
