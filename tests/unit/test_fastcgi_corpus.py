@@ -36,6 +36,7 @@ from fcgigate.protocols.errors import RemoteProtocolError
 from fcgigate.protocols.events import BodyData, BodyEnd, RequestAborted, RequestStarted, ResponseEnd
 from fcgigate.protocols.fastcgi import FastCGIConnection, Limits
 from tests.corpus.fastcgi import helpers as h
+from tests.support import chunking
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "fastcgi"
 BIG_CASE = 4096  # above this, "every split point" becomes ~200 chosen ones
@@ -140,15 +141,7 @@ def random_cuts(case: Case, seed: int) -> list[int]:
 
 
 def split_points(case: Case) -> list[int]:
-    """Every 2-way split point; for big cases ~200: each record boundary and its
-    neighbours, each action point, and the rest spread evenly over the input."""
-    n = len(case.data)
-    if n <= BIG_CASE:
-        return list(range(1, n))
-    near = {b + d for b in (*case.bounds, *case.actions) for d in (-1, 0, 1)}
-    spread = max(1, SPLIT_POINTS_BIG - len(near))
-    points = near | {1 + i * (n - 2) // spread for i in range(spread + 1)}
-    return sorted(p for p in points if 0 < p < n)
+    return chunking.split_points(len(case.data), (*case.bounds, *case.actions), BIG_CASE, SPLIT_POINTS_BIG)
 
 
 FEEDERS = ["whole", "bytewise", "per-record", "split2", *(f"random-{seed}" for seed in RANDOM_SEEDS)]
@@ -156,15 +149,9 @@ FEEDERS = ["whole", "bytewise", "per-record", "split2", *(f"random-{seed}" for s
 
 def chunkings(case: Case, feeder: str) -> list[list[int]]:
     """The list of cut sets that ``feeder`` feeds ``case`` with."""
-    if feeder == "whole":
-        return [[]]
-    if feeder == "bytewise":
-        return [list(range(1, len(case.data)))]
-    if feeder == "per-record":
-        return [case.bounds]
-    if feeder == "split2":
-        return [[p] for p in split_points(case)]
-    return [random_cuts(case, int(feeder.removeprefix("random-")))]
+    return chunking.chunkings(
+        feeder, len(case.data), case.bounds, lambda: split_points(case), lambda seed: random_cuts(case, seed)
+    )
 
 
 # -- comparing ---------------------------------------------------------------------

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from fcgigate.protocols.events import BodyData, BodyEnd, RequestStarted
 from fcgigate.protocols.http import HTTPConnection, HTTPLimits, RequestRejected
 from tests.corpus.http import helpers as h
+from tests.support import chunking
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "http"
 BIG_CASE = 2048  # above this, "every split point" becomes ~200 chosen ones
@@ -101,15 +102,7 @@ def random_cuts(case: Case, seed: int) -> list[int]:
 
 
 def split_points(case: Case) -> list[int]:
-    """Every 2-way split point; for big cases each line end and its neighbours,
-    and the rest spread evenly, ~200 in all."""
-    n = len(case.data)
-    if n <= BIG_CASE:
-        return list(range(1, n))
-    near = {b + d for b in case.lines for d in (-1, 0, 1)}
-    spread = max(1, SPLIT_POINTS_BIG - len(near))
-    points = near | {1 + i * (n - 2) // spread for i in range(spread + 1)}
-    return sorted(p for p in points if 0 < p < n)
+    return chunking.split_points(len(case.data), case.lines, BIG_CASE, SPLIT_POINTS_BIG)
 
 
 FEEDERS = ["whole", "bytewise", "per-line", "split2", *(f"random-{seed}" for seed in RANDOM_SEEDS)]
@@ -117,15 +110,9 @@ FEEDERS = ["whole", "bytewise", "per-line", "split2", *(f"random-{seed}" for see
 
 def chunkings(case: Case, feeder: str) -> list[list[int]]:
     """The list of cut sets that ``feeder`` feeds ``case`` with."""
-    if feeder == "whole":
-        return [[]]
-    if feeder == "bytewise":
-        return [list(range(1, len(case.data)))]
-    if feeder == "per-line":
-        return [case.lines]
-    if feeder == "split2":
-        return [[p] for p in split_points(case)]
-    return [random_cuts(case, int(feeder.removeprefix("random-")))]
+    return chunking.chunkings(
+        feeder, len(case.data), case.lines, lambda: split_points(case), lambda seed: random_cuts(case, seed)
+    )
 
 
 # -- comparing ---------------------------------------------------------------------
