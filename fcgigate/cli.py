@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from fcgigate import __version__, logs
 from fcgigate.config import ConfigError, add_arguments, cli_values, load_config
-from fcgigate.daemon import read_pid
+from fcgigate.daemon import PrivilegeError, read_pid, resolve_account
 from fcgigate.master import Master, check_app
 
 
@@ -70,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     if check:
+        try:
+            resolve_account(config.user, config.group)
+        except PrivilegeError as exc:
+            print(f"fcgigate: {where}: {exc}", file=sys.stderr)
+            print(f"fcgigate: configuration file {where} test failed", file=sys.stderr)
+            return 1
         ok, problem = check_app(config)
         print(config.describe(), end="")
         if not ok:
@@ -78,7 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(f"fcgigate: configuration file {where} test is successful", file=sys.stderr)
         return 0
-    logs.configure(config.error_log, config.log_level)
+    try:
+        logs.configure(config.error_log, config.log_level)
+    except OSError as exc:
+        print(f"fcgigate: {where}: setting 'error_log': cannot open {config.error_log}: {exc.strerror}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return Master(config, overrides).run()
 
 

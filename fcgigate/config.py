@@ -249,9 +249,98 @@ def as_access_format(value: str) -> str:
     return value
 
 
-def as_log_target(value: str) -> str:
-    """`-` for stderr, or a file path."""
+_ACCOUNT_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\$?")
+
+
+def as_account(value: str | int) -> str:
+    """A user or group name, or a numeric id; empty for none."""
+    text = str(value).strip()
+    if text and not _ACCOUNT_RE.fullmatch(text):
+        raise _expected("a user or group name, or a numeric id", value)
+    return text
+
+
+SYSLOG_FACILITIES = (
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SyslogTarget:
+    """A ``syslog:`` log target, parsed: where to send (a unix socket path, or a
+    (host, port) pair for UDP), the facility name and the tag each line carries."""
+
+    spec: str
+    address: str | tuple[str, int] = "/dev/log"
+    facility: str = "daemon"
+    tag: str = "fcgigate"
+
+    def __str__(self) -> str:
+        return self.spec
+
+
+def parse_syslog(spec: str) -> SyslogTarget:
+    """``syslog:`` then comma-separated ``server=``, ``facility=``, ``tag=`` (nginx's syntax).
+
+    ``server`` is ``unix:/path`` (the default is ``unix:/dev/log``) or ``host[:port]``
+    (UDP, port 514 by default; an IPv6 address in brackets).
+    """
+    fields: dict[str, Any] = {}
+    for item in spec[len("syslog:") :].split(","):
+        if not item.strip():
+            continue
+        key, sep, val = (part.strip() for part in item.partition("="))
+        if not sep or not val:
+            raise ValueError(f"{spec!r}: expected key=value, got {item.strip()!r}")
+        if key == "server":
+            fields["address"] = _syslog_server(val, spec)
+        elif key == "facility":
+            if val.lower() not in SYSLOG_FACILITIES:
+                known = ", ".join(SYSLOG_FACILITIES)
+                raise ValueError(f"{spec!r}: unknown facility {val!r} (one of {known})")
+            fields["facility"] = val.lower()
+        elif key == "tag":
+            if not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", val):
+                raise ValueError(f"{spec!r}: a tag is 1-32 letters, digits, '_', '.' or '-', got {val!r}")
+            fields["tag"] = val
+        else:
+            raise ValueError(f"{spec!r}: unknown parameter {key!r} (server, facility or tag)")
+    return SyslogTarget(spec, **fields)
+
+
+def _syslog_server(value: str, spec: str) -> str | tuple[str, int]:
+    if value.startswith("unix:"):
+        path = value[len("unix:") :]
+        if not path.startswith("/") or "\0" in path:
+            raise ValueError(f"{spec!r}: server=unix: needs an absolute socket path")
+        return path
+    match = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(\d+))?|([A-Za-z0-9_.-]+)(?::(\d+))?", value)
+    if not match:
+        raise ValueError(f"{spec!r}: server is unix:/path or host[:port], got {value!r}")
+    host = match.group(1) or match.group(3)
+    port = int(match.group(2) or match.group(4) or 514)
+    if not 0 < port < 65536:
+        raise ValueError(f"{spec!r}: port {port} out of range")
+    return (host, port)
+
+
+def as_log_target(value: str | SyslogTarget) -> str | SyslogTarget:
+    """`-` for the standard stream, a file path, or `syslog:[server=...][,facility=...][,tag=...]`."""
+    if isinstance(value, SyslogTarget):
+        return value
+    if isinstance(value, str) and value.strip().startswith("syslog:"):
+        return parse_syslog(value.strip())
     return as_path(value)
+
+
+def as_optional_log_target(value: str | SyslogTarget) -> str | SyslogTarget:
+    """Empty for none, `-` for the standard stream, a file path, or `syslog:...` (as error_log)."""
+    if isinstance(value, str) and not value.strip():
+        return ""
+    if isinstance(value, str) and re.search(r"[\x00-\x1f\x7f]", value):
+        raise _expected("a path without control characters", value)
+    return as_log_target(value)
 
 
 @dataclass(frozen=True)
@@ -389,11 +478,12 @@ _FORMATTERS: dict[str, Callable[[Any], str]] = {
     "bind": lambda value: ", ".join(address.url for address in value),
     "octal": lambda value: f"0{value:o}",
     "choice": str,
+    "log": str,
 }
 _METAVARS = {
     "int": "N", "bool": "BOOL", "str": "TEXT", "size": "SIZE", "seconds": "SECONDS", "path": "PATH",
     "list": "PATHS", "bind": "URLS", "octal": "MODE", "choice": "CHOICE", "networks": "ADDRESSES",
-    "workers": "N|auto",
+    "workers": "N|auto", "log": "TARGET",
 }  # fmt: skip
 
 
@@ -539,23 +629,23 @@ SETTINGS: tuple[Setting, ...] = (
         The web server's user must be able to write to the socket: with the default, 0660, give
         it the socket's group.""",
     ),
-    # Threads
     Setting(
         name="socket_owner",
         section="Listeners",
         kind="str",
         default="",
-        validator=as_header_value,
+        validator=as_account,
         help="""\
-        Owner (user name or uid) of the unix sockets fcgigate creates; empty keeps the current user.
-        Needs root: the master binds before it drops privileges.""",
+        Owner (user name or uid) of the unix sockets fcgigate creates; empty: `user`, if set.
+        Needs root: the master binds before it drops privileges. With neither set, the socket
+        belongs to whoever started fcgigate.""",
     ),
     Setting(
         name="socket_group",
         section="Listeners",
         kind="str",
         default="",
-        validator=as_header_value,
+        validator=as_account,
         help="""\
         Group (name or gid) of the unix sockets fcgigate creates, e.g. the web server's `www-data`.
         With `socket_mode = 0660` only that group (and the owner) may connect.""",
@@ -681,6 +771,45 @@ SETTINGS: tuple[Setting, ...] = (
         help="""\
         Workers that may be recycling (for `max_requests`) at the same time.""",
     ),
+    # Privileges
+    Setting(
+        name="user",
+        section="Privileges",
+        kind="str",
+        default="",
+        validator=as_account,
+        help="""\
+        Run the master and the workers as this user (name or uid), once the listeners are bound.
+        fcgigate started as root binds first (port 80, a socket under /run), creates its log files
+        and unix sockets owned by this user, writes the pidfile, then switches user, group and
+        supplementary groups for good (the groups of the user in /etc/group, and `group`). The
+        app never runs as root unless `allow_root` says so. Sets HOME, USER and LOGNAME to the
+        user's. Changing it needs a restart, not a reload.""",
+        metavar="USER",
+    ),
+    Setting(
+        name="group",
+        section="Privileges",
+        kind="str",
+        default="",
+        validator=as_account,
+        help="""\
+        Run as this group (name or gid); empty: the primary group of `user`.""",
+        metavar="GROUP",
+    ),
+    Setting(
+        name="allow_root",
+        section="Privileges",
+        kind="bool",
+        default=False,
+        validator=as_bool,
+        help="""\
+        Let the app run as root (with no `user`, when started by root).
+        Off by default: fcgigate then refuses to start, as php-fpm does, and says to set `user`.
+        A web app running as root turns any bug into a machine takeover; use it for throwaway
+        containers and development only.""",
+    ),
+    # Threads
     Setting(
         name="threads",
         section="Threads",
@@ -797,7 +926,6 @@ SETTINGS: tuple[Setting, ...] = (
         help="""\
         On SIGTERM, how long in-flight requests may take before they are cut.""",
     ),
-    # Logging
     # HTTP
     Setting(
         name="server_header",
@@ -880,24 +1008,32 @@ SETTINGS: tuple[Setting, ...] = (
         Seconds an idle HTTP keep-alive connection waits for its next request; 0 disables keep-alive.
         FastCGI connections use `idle_timeout` instead.""",
     ),
+    # Logging
     Setting(
         name="error_log",
         section="Logging",
-        kind="path",
+        kind="log",
         default="-",
         validator=as_log_target,
         help="""\
-        Where the error log goes: `-` for stderr, or a file path.""",
+        Where the error log goes: `-` for stderr, a file path, or `syslog:`.
+        A file is created owned by `user` and reopened on SIGUSR1 (logrotate). `syslog:` sends to
+        the local syslog socket (/dev/log); `syslog:server=10.0.0.5:514,facility=local0,tag=app`
+        sends elsewhere (UDP for host:port, or `server=unix:/path`; facility defaults to daemon,
+        the tag to fcgigate). Under systemd (`JOURNAL_STREAM` names stderr) the lines sent to `-`
+        carry the journal's priority prefix and no timestamp of their own.""",
     ),
     Setting(
         name="access_log",
         section="Logging",
-        kind="str",
+        kind="log",
         default="",
-        validator=as_header_value,
+        validator=as_optional_log_target,
         help="""\
-        Where to write one line per request: a file, `-` for stdout, or empty (the default) for none.
-        Lines are buffered and written once per event-loop turn. SIGUSR1 reopens the file.""",
+        Where to write one line per request: a file, `-` for stdout, `syslog:...`, or empty for none.
+        Lines are buffered and written once per event-loop turn. SIGUSR1 reopens the file. A
+        `syslog:` target takes the same parameters as `error_log`'s and sends one datagram a line,
+        at severity info.""",
     ),
     Setting(
         name="access_log_format",
@@ -956,6 +1092,9 @@ class Config:
     max_requests: int
     max_requests_jitter: int
     recycle_concurrency: int
+    user: str
+    group: str
+    allow_root: bool
     threads: int
     loop: str
     fastcgi_max_params_size: int
@@ -975,8 +1114,8 @@ class Config:
     header_timeout: float
     body_timeout: float
     keepalive_timeout: float
-    error_log: str
-    access_log: str
+    error_log: str | SyslogTarget
+    access_log: str | SyslogTarget
     access_log_format: str
     log_level: str
 

@@ -10,37 +10,109 @@ handlers used here write synchronously, so they survive a fork).
 from __future__ import annotations
 
 import logging
+import logging.handlers
+import os
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fcgigate.config import SyslogTarget
 
 FORMAT = "%(asctime)s [%(process)d] [%(levelname)s] %(message)s"
+# Under systemd the journal stamps each line itself and reads its priority
+# from a "<N>" prefix (sd-daemon(3)); the pid stays: workers share the stream.
+JOURNAL_FORMAT = "[%(process)d] [%(levelname)s] %(message)s"
+SYSLOG_FORMAT = "%(tag)s[%(process)d]: [%(levelname)s] %(message)s"
+_PRIORITIES = {"DEBUG": 7, "INFO": 6, "WARNING": 4, "ERROR": 3, "CRITICAL": 2}
 
-_current: tuple[str, str] = ("-", "info")
+_current: tuple[Any, str] = ("-", "info")
 
 
-def configure(error_log: str = "-", level: str = "info", *, fds_closed: bool = False) -> logging.Handler:
-    """Send fcgigate's log records to ``error_log`` ("-" is stderr, else a file).
+def is_file(target: str | SyslogTarget) -> bool:
+    """Is this log target a file path (not "-", empty, or syslog)?"""
+    return isinstance(target, str) and target not in ("-", "")
 
-    The old handlers are let go first, then the file opened: the other way
-    round, closing an old handler could close the new file's descriptor when
-    the kernel reused its number. ``fds_closed`` says the old descriptors are
-    already gone (daemonizing closed them): their streams are then dropped
-    without a close, which would hit whatever now has that number.
+
+def is_syslog(target: str | SyslogTarget) -> bool:
+    return hasattr(target, "facility")
+
+
+def journal_stream(stream: Any = None) -> bool:
+    """Is ``stream`` (stderr) the systemd journal? ``JOURNAL_STREAM`` holds the
+    device and inode of the journal's socket; comparing them with the stream's
+    own tells a service's stderr from a terminal or a file it was redirected to."""
+    expected = os.environ.get("JOURNAL_STREAM", "")
+    if not expected:
+        return False
+    try:
+        info = os.fstat((stream or sys.stderr).fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return expected == f"{info.st_dev}:{info.st_ino}"
+
+
+class JournalFormatter(logging.Formatter):
+    """Each line of a record (a traceback too) prefixed with its syslog priority."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{_PRIORITIES.get(record.levelname, 6)}>"
+        return "\n".join(prefix + line for line in super().format(record).split("\n"))
+
+
+def syslog_handler(target: SyslogTarget, fmt: str) -> logging.handlers.SysLogHandler:
+    """A handler sending to ``target``: a unix datagram (or stream) socket, or UDP.
+    A syslog that is not listening yet is not an error: records sent meanwhile are
+    reported on stderr by logging, and the socket is reconnected on the next one."""
+    handler = logging.handlers.SysLogHandler(
+        address=target.address, facility=logging.handlers.SysLogHandler.facility_names[target.facility]
+    )
+    handler.setFormatter(logging.Formatter(fmt.replace("%(tag)s", target.tag)))
+    return handler
+
+
+def _let_go(handler: logging.Handler, fds_closed: bool) -> None:
+    """Close an old handler, or, when its descriptor is already closed (and its
+    number perhaps reused), forget the descriptor without closing it."""
+    if fds_closed and isinstance(handler, logging.handlers.SysLogHandler) and handler.socket is not None:
+        handler.socket.detach()
+        handler.socket = None
+    elif fds_closed and isinstance(handler, logging.StreamHandler):
+        handler.stream = None  # type: ignore[assignment]
+        return
+    handler.close()
+
+
+def configure(
+    error_log: str | SyslogTarget = "-", level: str = "info", *, fds_closed: bool = False
+) -> logging.Handler:
+    """Send fcgigate's log records to ``error_log`` ("-" is stderr, a file, or syslog).
+
+    The new handler is opened before the old ones are let go, so a file that
+    cannot be opened (OSError) leaves logging as it was. ``fds_closed`` says
+    the old descriptors are already gone (daemonizing closed them): their
+    streams are then dropped first and without a close, which would hit
+    whatever the kernel has since given that number (the new file, perhaps).
     """
     global _current
-    _current = (error_log, level)
     root = logging.getLogger("fcgigate")
-    for old in list(root.handlers):
-        root.removeHandler(old)
-        if fds_closed and isinstance(old, logging.StreamHandler):
-            old.stream = None  # type: ignore[assignment]
-        else:
-            old.close()
+    if fds_closed:
+        for old in list(root.handlers):
+            root.removeHandler(old)
+            _let_go(old, fds_closed=True)
     handler: logging.Handler
-    if error_log in ("-", ""):
+    if is_syslog(error_log):
+        handler = syslog_handler(error_log, SYSLOG_FORMAT)
+    elif error_log in ("-", ""):
         handler = logging.StreamHandler(sys.stderr)
+        journal = journal_stream()
+        handler.setFormatter(JournalFormatter(JOURNAL_FORMAT) if journal else logging.Formatter(FORMAT))
     else:
         handler = logging.FileHandler(error_log, encoding="utf-8")
-    handler.setFormatter(logging.Formatter(FORMAT))
+        handler.setFormatter(logging.Formatter(FORMAT))
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        _let_go(old, fds_closed=False)
+    _current = (error_log, level)
     root.addHandler(handler)
     root.setLevel(level.upper())
     root.propagate = False
@@ -49,10 +121,17 @@ def configure(error_log: str = "-", level: str = "info", *, fds_closed: bool = F
 
 def reopen(fds_closed: bool = False) -> None:
     """Reopen the log file (SIGUSR1, after logrotate renamed it): new lines
-    go to a new file at the configured path. Also after daemonizing, which
-    closed every descriptor (``fds_closed``)."""
+    go to a new file at the configured path (syslog: a new socket). Also after
+    daemonizing, which closed every descriptor (``fds_closed``). When the file
+    cannot be opened (its directory is not writable by the user we run as),
+    the old one stays in use and the error log says why."""
     if _current[0] not in ("-", "") or fds_closed:
-        configure(*_current, fds_closed=fds_closed)
+        try:
+            configure(*_current, fds_closed=fds_closed)
+        except OSError as exc:
+            logging.getLogger("fcgigate.error").error(
+                "cannot reopen the error log %s: %s; still writing to the previous file", _current[0], exc
+            )
 
 
 # -- the access log -----------------------------------------------------------------
@@ -69,16 +148,19 @@ class AccessLog:
     ``log`` only formats into a list; the owner calls ``flush`` soon after
     (the glue schedules it with ``loop.call_soon`` on the first line of a
     turn), so a burst of responses costs one write system call, not one each.
-    ``target`` is a file path, or "-" for stdout.
+    ``target`` is a file path, "-" for stdout, or a syslog target (one
+    datagram a line, at severity info).
     """
 
-    def __init__(self, target: str, fmt: str = COMBINED) -> None:
+    def __init__(self, target: str | SyslogTarget, fmt: str = COMBINED) -> None:
         self.target = target
         self.format = fmt
         self.lines: list[str] = []
         self._file = self._open()
 
-    def _open(self):  # noqa: ANN202 - a text stream
+    def _open(self):  # noqa: ANN202 - a text stream, or a syslog writer
+        if is_syslog(self.target):
+            return _SyslogWriter(self.target)
         if self.target == "-":
             return sys.stdout
         return open(self.target, "a", encoding="utf-8", errors="replace")  # noqa: SIM115 - held for life
@@ -100,13 +182,39 @@ class AccessLog:
             logging.getLogger("fcgigate.error").exception("writing the access log %s failed", self.target)
 
     def reopen(self) -> None:
-        """SIGUSR1: new lines go to a new file at the path (logrotate)."""
+        """SIGUSR1: new lines go to a new file at the path (logrotate). If it
+        cannot be opened, lines keep going to the previous one."""
         self.flush()
-        if self.target != "-":
-            old, self._file = self._file, self._open()
-            old.close()
+        if self.target == "-":
+            return
+        try:
+            new = self._open()
+        except OSError as exc:
+            logging.getLogger("fcgigate.error").error(
+                "cannot reopen the access log %s: %s; still writing to the previous file", self.target, exc
+            )
+            return
+        old, self._file = self._file, new
+        old.close()
 
     def close(self) -> None:
         self.flush()
         if self.target != "-":
             self._file.close()
+
+
+class _SyslogWriter:
+    """The access log's file, for a syslog target: each line one message."""
+
+    def __init__(self, target: SyslogTarget) -> None:
+        self.handler = syslog_handler(target, "%(tag)s[%(process)d]: %(message)s")
+
+    def write(self, text: str) -> None:
+        for line in text.splitlines():
+            self.handler.emit(logging.makeLogRecord({"msg": line, "levelname": "INFO", "levelno": 20}))
+
+    def flush(self) -> None:
+        return
+
+    def close(self) -> None:
+        self.handler.close()

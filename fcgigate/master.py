@@ -41,14 +41,29 @@ from typing import Any
 
 from fcgigate import logs, sockets
 from fcgigate.config import ConfigError, load_config
-from fcgigate.daemon import AlreadyRunning, PidFile, config_label, daemonize, report_ready, set_title
+from fcgigate.daemon import (
+    AlreadyRunning,
+    PidFile,
+    PrivilegeError,
+    check_privileges,
+    config_label,
+    daemonize,
+    drop_privileges,
+    give_files,
+    monotonic_usec,
+    report_ready,
+    resolve_account,
+    sd_notify,
+    set_title,
+    watchdog_interval,
+)
 from fcgigate.status import READY, RETIRING, Scoreboard
 from fcgigate.worker import EXIT_APP_LOAD_ERROR, AppLoadError, Worker, load_app, worker_dispositions
 
 error_log = logging.getLogger("fcgigate.error")
 
 EXIT_OK = 0
-EXIT_BIND_ERROR = 1
+EXIT_BIND_ERROR = 1  # could not start: bind, pidfile ("already running"), privileges
 EXIT_FORK_UNSAFE = 2
 EXIT_BOOT_FAILURE = 3
 
@@ -65,6 +80,8 @@ BACKOFF_MAX = 4.0  # seconds between respawns after boot failures, at most
 KILL_GRACE = 5.0  # seconds past graceful_timeout before a draining worker is killed
 INHERIT_ENV = "_FCGIGATE_LISTENERS"  # fd:url pairs handed to an upgraded master
 NO_DETACH_ENV = "_FCGIGATE_NO_DETACH"  # an upgraded master of a daemon stays where it is
+# systemd's variables for the master alone: workers and the app must not answer for it.
+SYSTEMD_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
 
 
 class ForkSafetyError(RuntimeError):
@@ -120,6 +137,10 @@ class Master:
         self.pid = os.getpid()
         self.pidfile: PidFile | None = None
         self.ready_fd: int | None = None  # the launcher waits on it (daemon = true)
+        self.announced = False  # READY=1 sent to systemd
+        self.reloading = False  # RELOADING=1 sent, READY=1 not yet
+        self.watchdog = watchdog_interval()
+        self.next_watchdog = 0.0
 
     # -- start ------------------------------------------------------------------------
 
@@ -127,12 +148,14 @@ class Master:
         cfg = self.config
         set_title(f"fcgigate: master [{config_label(cfg.path)}]")
         try:
+            # First the checks that need nothing bound: "already running as
+            # PID n" or "no such user" say more than what binding would report.
+            account = resolve_account(cfg.user, cfg.group)
+            check_privileges(account, cfg.allow_root)
             if cfg.pidfile:
-                # First: "already running as PID n" says more than the
-                # "address already in use" that binding would report.
                 PidFile(cfg.pidfile).check()
             self.listeners = self.bind(cfg)
-        except AlreadyRunning as exc:
+        except (AlreadyRunning, PrivilegeError) as exc:
             error_log.error("%s", exc)
             self.tell_terminal(exc)
             return EXIT_BIND_ERROR
@@ -152,6 +175,7 @@ class Master:
                 if self.pidfile.stale_pid:
                     error_log.warning("replaced a stale pidfile %s (PID %d is gone)", cfg.pidfile,
                                       self.pidfile.stale_pid)  # fmt: skip
+            self.become(account)
             if cfg.preload:
                 self.app = self.preload_app(cfg)
                 if self.app is None:
@@ -165,11 +189,15 @@ class Master:
                            ", ".join(url for _, url in self.listeners))  # fmt: skip
             self.spawn_generation()
             self.loop()
-        except AlreadyRunning as exc:
+        except (AlreadyRunning, PrivilegeError) as exc:
             error_log.error("%s", exc)
             self.tell_terminal(exc)
-            self.pidfile = None  # not ours
+            if isinstance(exc, AlreadyRunning):
+                self.pidfile = None  # not ours
             self.exit_code = EXIT_BIND_ERROR
+            if self.ready_fd is not None:
+                report_ready(self.ready_fd, str(exc))
+                self.ready_fd = None
         except ForkSafetyError as exc:
             error_log.error("%s", exc)
             self.kill_workers(signal.SIGKILL)
@@ -180,8 +208,8 @@ class Master:
                     self.ready_fd, f"not serving (exit status {self.exit_code}); see {cfg.error_log}"
                 )
                 self.ready_fd = None
-            if self.pidfile is not None:
-                self.pidfile.remove()
+            if self.pidfile is not None and (problem := self.pidfile.remove()):
+                error_log.warning("%s", problem)
             self.restore_signals()
             if self.upgraded_child is None or not _alive(self.upgraded_child):
                 self.close_listeners()
@@ -210,7 +238,9 @@ class Master:
                     activated.remove(match)
                     sock = match[0]
             if sock is None:
-                sock = sockets.bind(address, cfg.backlog, cfg.socket_mode, cfg.socket_owner, cfg.socket_group)
+                sock = sockets.bind(
+                    address, cfg.backlog, cfg.socket_mode, cfg.socket_owner or cfg.user, cfg.socket_group
+                )
             listener = (sock, sockets.describe(sock, address.protocol))
             self.by_url[address.url] = listener
             listeners.append(listener)
@@ -225,6 +255,20 @@ class Master:
             sock.close()
         return listeners
 
+    def become(self, account: Any) -> None:
+        """Drop privileges (``user``/``group``) now that the listeners are bound
+        and the pidfile written; the log files are handed over first, so that
+        the processes can still reopen them."""
+        if account is not None:
+            cfg = self.config
+            give_files([t for t in (cfg.error_log, cfg.access_log) if logs.is_file(t)], account)
+            if self.pidfile is not None and os.geteuid() == 0:
+                self.pidfile.chown(account.uid, account.gid)
+            drop_privileges(account)
+            error_log.info("master: running as user %s (uid %d, gid %d)", account.label, account.uid,
+                           account.gid)  # fmt: skip
+        check_privileges(None, self.config.allow_root)
+
     def tell_terminal(self, problem: Exception) -> None:
         """A start-up error is also said on stderr when the log goes to a file:
         whoever typed the command should not have to look for it."""
@@ -235,8 +279,8 @@ class Master:
         """daemon = true: detach now, keeping the listeners; the launching
         process waits (in daemonize) until report_ready says how it went."""
         check_no_threads("before daemonizing")
-        to_file = cfg.error_log not in ("-", "")
-        if not to_file:
+        to_file = logs.is_file(cfg.error_log)
+        if cfg.error_log in ("-", ""):
             error_log.warning(
                 "daemon = true with error_log = -: the daemon's log is discarded; set error_log"
             )
@@ -279,6 +323,8 @@ class Master:
             timeout = 1.0
             if self.next_spawn_at:
                 timeout = max(0.0, min(timeout, self.next_spawn_at - time.monotonic()))
+            if self.watchdog:
+                timeout = max(0.0, min(timeout, self.ping_watchdog()))
             try:
                 ready, _, _ = select.select([r], [], [], timeout)
             except InterruptedError:
@@ -297,6 +343,19 @@ class Master:
                 continue
             self.murder_workers()
             self.manage_workers()
+
+    def ping_watchdog(self) -> float:
+        """WATCHDOG=1 every half ``WatchdogSec``: the master's loop still turns.
+        Returns the seconds until the next ping is due."""
+        now = time.monotonic()
+        if now >= self.next_watchdog:
+            sd_notify("WATCHDOG=1")
+            self.next_watchdog = now + self.watchdog
+        return self.next_watchdog - now
+
+    def notify_status(self, *lines: str) -> None:
+        sd_notify(*lines, f"STATUS={self.num_workers} workers serving {self.config.app} (generation "
+                          f"{self.generation})")  # fmt: skip
 
     def read_signals(self) -> list[int]:
         try:
@@ -334,11 +393,13 @@ class Master:
     def handle_ttin(self) -> None:
         self.num_workers += 1
         error_log.info("master: SIGTTIN, %d workers", self.num_workers)
+        self.notify_status()
 
     def handle_ttou(self) -> None:
         if self.num_workers > 1:
             self.num_workers -= 1
         error_log.info("master: SIGTTOU, %d workers", self.num_workers)
+        self.notify_status()
 
     def handle_hup(self) -> None:
         """Reload: re-read the configuration, start a new generation of
@@ -348,16 +409,18 @@ class Master:
             error_log.info("master: SIGHUP ignored, stopping")
             return
         error_log.info("master: SIGHUP, reloading %s", self.config.path or "(no file)")
+        if self.announced:
+            sd_notify("RELOADING=1", monotonic_usec(), "STATUS=reloading")
         try:
             new = load_config(self.config.path, self.cli_overrides)
-        except ConfigError as exc:
-            error_log.error("reload refused, the running configuration stays: %s", exc)
-            return
-        try:
             listeners = self.rebind(new)
-        except sockets.BindError as exc:
+        except (ConfigError, sockets.BindError) as exc:
             error_log.error("reload refused, the running configuration stays: %s", exc)
+            if self.announced:
+                sd_notify("READY=1", f"STATUS=reload refused: {exc}")
             return
+        if (new.user, new.group) != (self.config.user, self.config.group):
+            error_log.warning("user and group changes take effect on restart, not on reload")
         kept = {id(sock) for sock, _ in listeners}
         self._retired_listeners += [(sock, url) for sock, url in self.listeners if id(sock) not in kept]
         self.by_url = {a.url: listener for a, listener in zip(new.bind, listeners, strict=True)}
@@ -370,6 +433,7 @@ class Master:
                 "preload = true: workers re-fork the code the master loaded; USR2 loads new code"
             )
         self.spawn_generation()
+        self.reloading = self.announced
 
     def rebind(self, cfg: Any) -> list[tuple[socket.socket, str]]:
         """Listeners for a reloaded ``bind``: the same sockets for the same URLs
@@ -380,7 +444,7 @@ class Master:
                 listener = self.by_url.get(address.url)
                 if listener is None:
                     sock = sockets.bind(
-                        address, cfg.backlog, cfg.socket_mode, cfg.socket_owner, cfg.socket_group
+                        address, cfg.backlog, cfg.socket_mode, cfg.socket_owner or cfg.user, cfg.socket_group
                     )
                     listener = (sock, sockets.describe(sock, address.protocol))
                     error_log.info("master: now also listening on %s", listener[1])
@@ -410,6 +474,7 @@ class Master:
         env = dict(os.environ)
         env[INHERIT_ENV] = json.dumps({str(fd): url for fd, url in fds.items()})
         env[NO_DETACH_ENV] = "1"  # already a daemon's child: it must not detach again
+        env.pop("WATCHDOG_PID", None)  # the new master pings for itself (with MAINPID= its pid)
         if self.pidfile is not None:
             self.pidfile.rename_oldbin()
         argv = [sys.executable, "-m", "fcgigate", *sys.argv[1:]]
@@ -458,6 +523,8 @@ class Master:
                     os.close(fd)
                 if self.ready_fd is not None:  # the launcher's, not ours
                     os.close(self.ready_fd)
+                for name in SYSTEMD_ENV:
+                    os.environ.pop(name, None)
                 worker_dispositions()
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
                 worker = Worker(
@@ -545,6 +612,9 @@ class Master:
         self.num_workers = len({w.index for w in old})
         self.boot_failures = 0
         self.next_spawn_at = 0.0
+        if self.reloading:
+            self.reloading = False
+            self.notify_status("READY=1")
         return True
 
     def murder_workers(self) -> None:
@@ -601,6 +671,12 @@ class Master:
         if booted_all and self.ready_fd is not None:
             report_ready(self.ready_fd)
             self.ready_fd = None
+        if booted_all and not self.announced:
+            self.announced = True
+            self.notify_status("READY=1", f"MAINPID={os.getpid()}")
+        elif booted_all and self.reloading:
+            self.reloading = False
+            self.notify_status("READY=1")
         if booted_all:
             for info in list(self.workers.values()):
                 if info.generation != self.generation and info.stopping_since is None:
@@ -640,6 +716,9 @@ class Master:
         if self.stopping == "fast" or (self.stopping == how):
             return
         self.stopping = how
+        if self.upgraded_child is None or not _alive(self.upgraded_child):
+            # (After an upgrade the new master is the service: it goes on.)
+            sd_notify("STOPPING=1", f"STATUS=stopping ({how})")
         now = time.monotonic()
         if how == "graceful":
             self.stop_deadline = now + self.config.graceful_timeout + KILL_GRACE

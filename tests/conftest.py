@@ -15,6 +15,7 @@ the daemons and nginx it started are printed with its report.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,9 +23,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import Daemon, short_socket_dir
+from tests.support.daemon import ALLOW_ROOT_ENV, Daemon, short_socket_dir
 from tests.support.daemon import free_port as _free_port
 from tests.support.nginx import Nginx
+
+# CI runs the suite as root, and fcgigate refuses to run an app as root unless
+# allowed: every daemon a test starts is allowed (tests of the refusal unset it).
+if os.geteuid() == 0:
+    os.environ.setdefault(ALLOW_ROOT_ENV, "true")
 
 MARKERS = {
     "unit": "no processes, no sockets; the whole layer runs in seconds",

@@ -8,7 +8,6 @@ directory with the repository on PYTHONPATH (so ``tests.apps`` imports) and no
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import REPO_ROOT, Daemon
+from tests.support.daemon import REPO_ROOT, Daemon, clean_environ
 from tests.support.fcgi import FastCGIClient, default_params
 
 Start = Callable[..., Daemon]
@@ -31,7 +30,7 @@ TIMEOUT = 20
 def run_fcgigate(
     cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
-    environ = {name: value for name, value in os.environ.items() if not name.startswith("FCGIGATE_")}
+    environ = clean_environ()
     environ["PYTHONPATH"] = str(REPO_ROOT)
     environ.update(env or {})
     return subprocess.run(

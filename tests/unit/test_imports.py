@@ -69,9 +69,15 @@ def module_path(module: str) -> pathlib.Path:
 
 
 def fcgigate_imports(module: str) -> set[str]:
+    """The fcgigate modules ``module`` imports at run time (``if TYPE_CHECKING:``
+    blocks, for annotations only, are not imports)."""
     path = module_path(module)
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            node.body = []
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("fcgigate"):
             for alias in node.names:
                 name = f"{node.module}.{alias.name}"
