@@ -606,7 +606,8 @@ SETTINGS: tuple[Setting, ...] = (
         Where to listen: one or more URLs, separated by commas or on continuation lines.
         `fastcgi://127.0.0.1:9000` is a TCP listener (write `fastcgi://[::1]:9000` for IPv6;
         port 0 asks the kernel for a free port). `fastcgi+unix:///run/fcgigate.sock` is a unix
-        socket; its path must be absolute. `http://` listeners are not supported yet.""",
+        socket; its path must be absolute. `http://127.0.0.1:8000` and `http+unix:///run/web.sock`
+        serve HTTP/1.1 (see docs/http.md), for health checks or without a web server in front.""",
     ),
     Setting(
         name="backlog",

@@ -39,6 +39,10 @@ class AlreadyRunning(RuntimeError):
     """Another fcgigate holds the pidfile."""
 
 
+class PidFileError(RuntimeError):
+    """The pidfile cannot be written (no such directory, no permission)."""
+
+
 class PidFile:
     """``pidfile``: written atomically, locked for the master's life.
 
@@ -55,6 +59,9 @@ class PidFile:
 
     def check(self) -> None:
         """Refuse if a live instance holds the file (before forking anything)."""
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(directory):
+            raise PidFileError(f"setting 'pidfile': cannot write {self.path}: no directory {directory}")
         pid = read_pid(self.path)
         if pid is None:
             return
@@ -75,7 +82,10 @@ class PidFile:
     def write(self, pid: int) -> None:
         self.check()
         directory = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=".fcgigate-pid-", dir=directory)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".fcgigate-pid-", dir=directory)
+        except OSError as exc:
+            raise PidFileError(f"setting 'pidfile': cannot write {self.path}: {exc.strerror}") from None
         try:
             os.write(fd, f"{pid}\n".encode())
             os.fchmod(fd, 0o644)

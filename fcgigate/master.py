@@ -44,6 +44,7 @@ from fcgigate.config import ConfigError, load_config
 from fcgigate.daemon import (
     AlreadyRunning,
     PidFile,
+    PidFileError,
     PrivilegeError,
     check_privileges,
     config_label,
@@ -155,7 +156,7 @@ class Master:
             if cfg.pidfile:
                 PidFile(cfg.pidfile).check()
             self.listeners = self.bind(cfg)
-        except (AlreadyRunning, PrivilegeError) as exc:
+        except (AlreadyRunning, PidFileError, PrivilegeError) as exc:
             error_log.error("%s", exc)
             self.tell_terminal(exc)
             return EXIT_BIND_ERROR
@@ -189,7 +190,7 @@ class Master:
                            ", ".join(url for _, url in self.listeners))  # fmt: skip
             self.spawn_generation()
             self.loop()
-        except (AlreadyRunning, PrivilegeError) as exc:
+        except (AlreadyRunning, PidFileError, PrivilegeError) as exc:
             error_log.error("%s", exc)
             self.tell_terminal(exc)
             if isinstance(exc, AlreadyRunning):

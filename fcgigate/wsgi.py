@@ -11,7 +11,8 @@ sent a non-empty PATH_INFO (nginx ``fastcgi_split_path_info``, Apache
 REQUEST_URI (what the client asked for, percent-decoded; DOCUMENT_URI changes
 under nginx rewrites and ``try_files``), then DOCUMENT_URI, then SCRIPT_NAME;
 SCRIPT_NAME becomes the ``mount`` setting when the path lies under it, and
-PATH_INFO the rest. An empty PATH_INFO is treated as absent: it is what a
+PATH_INFO the rest. Dot segments are removed from the decoded path first, as
+nginx does before it matches locations. An empty PATH_INFO is treated as absent: it is what a
 copied ``fastcgi_param PATH_INFO $fastcgi_path_info;`` sends without a split,
 and honouring it would route every URL to ``/``.
 """
@@ -69,11 +70,35 @@ def split_path(params: dict[str, str], mount: str) -> tuple[str, str]:
             # absolute-form request target (RFC 9112 3.2.2): keep the path only
             raw = "/" + raw.split("/", 3)[3] if raw.count("/") >= 3 else "/"
         path = unquote_to_bytes(raw).decode("latin-1") if "%" in raw else raw
+        if "/." in path:
+            path = remove_dot_segments(path)
     else:
         path = params.get("DOCUMENT_URI") or params.get("SCRIPT_NAME", "")
     if mount and (path == mount or path.startswith(mount + "/")):
         return mount, path[len(mount) :]
     return "", path
+
+
+def remove_dot_segments(path: str) -> str:
+    """``/x/../app/y`` -> ``/app/y`` (RFC 3986 5.2.4, on the decoded path).
+
+    nginx picks a location by the normalised path; the app must see the same
+    path, or a request nginx sent to one app (or one access rule) would be
+    routed by another inside it. ``..`` never climbs above the root.
+    """
+    if not path.startswith("/"):
+        return path
+    segments = path.split("/")
+    out: list[str] = []
+    for segment in segments[1:]:
+        if segment == "..":
+            if out:
+                out.pop()
+        elif segment != ".":
+            out.append(segment)
+    if segments[-1] in (".", ".."):
+        out.append("")
+    return "/" + "/".join(out)
 
 
 def url_scheme(params: dict[str, str]) -> str:

@@ -177,3 +177,10 @@ def test_commands_without_a_running_daemon_say_why(tmp_path: Path) -> None:
     ini, _ = write_ini(tmp_path)
     result = fcgigate("stop", "-c", str(ini), cwd=tmp_path)
     assert result.returncode == 1 and "is fcgigate running?" in result.stderr
+
+
+def test_a_pidfile_in_a_missing_directory_is_a_clear_error(daemonized, tmp_path: Path) -> None:
+    launch, settings = daemonized(pidfile=str(tmp_path / "no-such-dir" / "fcgigate.pid"))
+    assert launch.returncode == 1
+    assert f"setting 'pidfile': cannot write {settings['pidfile']}: no directory" in launch.stderr
+    assert "Traceback" not in launch.stderr + Path(settings["error_log"]).read_text()

@@ -43,6 +43,14 @@ def environ(params: dict[str, str], mount: str = "") -> dict:
         ({"REQUEST_METHOD": "GET", "SCRIPT_NAME": "/x"}, "", ("", "/x")),
         ({"REQUEST_METHOD": "GET", "DOCUMENT_URI": "/d/e"}, "/d", ("/d", "/e")),
         ({"REQUEST_METHOD": "GET", "REQUEST_URI": "http://h/abs/path?x"}, "", ("", "/abs/path")),
+        # dot segments go, as nginx removes them before it picks a location
+        ({**NGINX, "REQUEST_URI": "/x/../app/y"}, "/app", ("/app", "/y")),
+        ({**NGINX, "REQUEST_URI": "/app/../x"}, "/app", ("", "/x")),
+        ({**NGINX, "REQUEST_URI": "/app/%2E%2E/x?q"}, "/app", ("", "/x")),
+        ({**NGINX, "REQUEST_URI": "/a/./b/."}, "", ("", "/a/b/")),
+        ({**NGINX, "REQUEST_URI": "/../../etc"}, "", ("", "/etc")),
+        ({**NGINX, "REQUEST_URI": "/a/b/.."}, "", ("", "/a/")),
+        ({**NGINX, "REQUEST_URI": "/a/.well-known/..x"}, "", ("", "/a/.well-known/..x")),
     ],
 )  # fmt: skip
 def test_script_name_and_path_info(params: dict, mount: str, expected: tuple[str, str]) -> None:
