@@ -109,11 +109,12 @@ def configure(
     else:
         handler = logging.FileHandler(error_log, encoding="utf-8")
         handler.setFormatter(logging.Formatter(FORMAT))
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    # One assignment swaps the handlers, so a record logged meanwhile by an
+    # app thread goes to the old file or the new one, never nowhere.
+    old_handlers, root.handlers = root.handlers, [handler]
+    for old in old_handlers:
         _let_go(old, fds_closed=False)
     _current = (error_log, level)
-    root.addHandler(handler)
     root.setLevel(level.upper())
     root.propagate = False
     return handler

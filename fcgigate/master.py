@@ -79,7 +79,7 @@ SIGNALS = {
 BOOT_FAILURE_LIMIT = 5  # boot failures in a row that halt the master
 BACKOFF_MAX = 4.0  # seconds between respawns after boot failures, at most
 KILL_GRACE = 5.0  # seconds past graceful_timeout before a draining worker is killed
-INHERIT_ENV = "_FCGIGATE_LISTENERS"  # fd:url pairs handed to an upgraded master
+INHERIT_ENV = "_FCGIGATE_LISTENERS"  # fd -> [url, systemd's] handed to an upgraded master
 NO_DETACH_ENV = "_FCGIGATE_NO_DETACH"  # an upgraded master of a daemon stays where it is
 # systemd's variables for the master alone: workers and the app must not answer for it.
 SYSTEMD_ENV = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
@@ -122,6 +122,10 @@ class Master:
         self.listeners: list[tuple[socket.socket, str]] = []
         self.by_url: dict[str, tuple[socket.socket, str]] = {}  # config URL -> listener
         self._retired_listeners: list[tuple[socket.socket, str]] = []
+        # Sockets systemd made (socket activation): their files are systemd's,
+        # never removed here, and those no `bind` URL names are kept on reload.
+        self.systemd_fds: set[int] = set()
+        self.unbound: list[tuple[socket.socket, str]] = []  # systemd's, matching no `bind` URL
         self.previous_config: Any = None
         self.workers: dict[int, WorkerInfo] = {}
         self.generation = 0
@@ -228,8 +232,9 @@ class Master:
     def bind(self, cfg: Any) -> list[tuple[socket.socket, str]]:
         """Listeners for ``cfg.bind``: inherited from an upgrading master when
         it handed them over, else bound here."""
-        inherited = _inherited_listeners()
+        inherited, from_systemd = _inherited_listeners()
         activated = sockets.systemd_sockets()
+        self.systemd_fds = {sock.fileno() for sock, _ in activated} | from_systemd
         listeners = []
         for address in cfg.bind:
             sock = inherited.pop(address.url, None)
@@ -251,10 +256,15 @@ class Master:
             protocol = "http" if name.startswith("http") else "fastcgi"
             listener = (sock, sockets.describe(sock, protocol))
             self.by_url[listener[1]] = listener
-            listeners.append(listener)
-        for sock in inherited.values():  # handed over but no longer configured
-            sock.close()
-        return listeners
+            self.unbound.append(listener)
+        for url, sock in inherited.items():
+            if sock.fileno() in self.systemd_fds:  # systemd's, from the master we upgrade
+                listener = (sock, url)
+                self.by_url[url] = listener
+                self.unbound.append(listener)
+            else:  # handed over but no longer configured
+                sock.close()
+        return listeners + self.unbound
 
     def become(self, account: Any) -> None:
         """Drop privileges (``user``/``group``) now that the listeners are bound
@@ -387,8 +397,8 @@ class Master:
         return  # reap_workers runs after every wake-up
 
     def handle_usr1(self) -> None:
-        error_log.info("master: SIGUSR1, reopening log files")
         logs.reopen()
+        error_log.info("master: SIGUSR1, reopened the log files")
         self.signal_workers(signal.SIGUSR1)
 
     def handle_ttin(self) -> None:
@@ -422,9 +432,11 @@ class Master:
             return
         if (new.user, new.group) != (self.config.user, self.config.group):
             error_log.warning("user and group changes take effect on restart, not on reload")
+        self.by_url = {a.url: listener for a, listener in zip(new.bind, listeners, strict=True)}
+        listeners += [listener for listener in self.unbound if listener not in listeners]
+        self.by_url.update({url: (sock, url) for sock, url in self.unbound})
         kept = {id(sock) for sock, _ in listeners}
         self._retired_listeners += [(sock, url) for sock, url in self.listeners if id(sock) not in kept]
-        self.by_url = {a.url: listener for a, listener in zip(new.bind, listeners, strict=True)}
         self.previous_config = self.config
         self.config = new
         self.listeners = listeners
@@ -473,7 +485,7 @@ class Master:
         for fd in fds:
             os.set_inheritable(fd, True)
         env = dict(os.environ)
-        env[INHERIT_ENV] = json.dumps({str(fd): url for fd, url in fds.items()})
+        env[INHERIT_ENV] = json.dumps({str(fd): [url, fd in self.systemd_fds] for fd, url in fds.items()})
         env[NO_DETACH_ENV] = "1"  # already a daemon's child: it must not detach again
         env.pop("WATCHDOG_PID", None)  # the new master pings for itself (with MAINPID= its pid)
         if self.pidfile is not None:
@@ -708,7 +720,7 @@ class Master:
         if retired and all(w.generation == self.generation for w in self.workers.values()):
             for sock, url in retired:
                 error_log.info("master: no longer listening on %s", url)
-                sockets.close(sock)
+                self.close_listener(sock)
             self._retired_listeners = []
 
     # -- stop -------------------------------------------------------------------------
@@ -747,8 +759,11 @@ class Master:
 
     def close_listeners(self) -> None:
         for sock, _url in self.listeners + self._retired_listeners:
-            sockets.close(sock)
+            self.close_listener(sock)
         self.listeners = []
+
+    def close_listener(self, sock: socket.socket) -> None:
+        sockets.close(sock, unlink=sock.fileno() not in self.systemd_fds)
 
 
 def resolve_workers(value: str | int) -> int:
@@ -788,13 +803,15 @@ def _describe(status: int) -> str:
     return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
-def _inherited_listeners() -> dict[str, socket.socket]:
-    """Sockets an upgrading master handed over (``INHERIT_ENV``: fd -> url)."""
+def _inherited_listeners() -> tuple[dict[str, socket.socket], set[int]]:
+    """Sockets an upgrading master handed over (``INHERIT_ENV``: fd -> [url,
+    made by systemd]), and the descriptors of those systemd made."""
     raw = os.environ.pop(INHERIT_ENV, "")
     if not raw:
-        return {}
-    found = {}
-    for fd, url in json.loads(raw).items():
+        return {}, set()
+    found, from_systemd = {}, set()
+    for fd, value in json.loads(raw).items():
+        url, systemd = (value, False) if isinstance(value, str) else value
         try:
             sock = socket.socket(fileno=int(fd))
         except OSError as exc:
@@ -803,7 +820,9 @@ def _inherited_listeners() -> dict[str, socket.socket]:
             continue
         sock.setblocking(False)
         found[url] = sock
-    return found
+        if systemd:
+            from_systemd.add(int(fd))
+    return found, from_systemd
 
 
 _CHECK_APP = """

@@ -182,9 +182,10 @@ def describe(sock: socket.socket, protocol: str = "fastcgi") -> str:
     )
 
 
-def close(sock: socket.socket) -> None:
-    """Close a listener; a unix socket's file is removed with it."""
-    path = sock.getsockname() if sock.family == socket.AF_UNIX else None
+def close(sock: socket.socket, unlink: bool = True) -> None:
+    """Close a listener; a unix socket's file is removed with it, unless
+    ``unlink`` is false (a socket systemd made: its file is systemd's)."""
+    path = sock.getsockname() if sock.family == socket.AF_UNIX and unlink else None
     sock.close()
     if path:
         try:

@@ -197,13 +197,19 @@ class Acceptor:
             self.on_slot_freed()
 
 
+_early_reopen: list[int] = []  # SIGUSR1 received while booting, before the loop's handler
+
+
 def worker_dispositions() -> None:
     """A worker's signal dispositions until its loop installs its handlers:
-    the stop signals act at once (default), the master's own are ignored."""
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGCHLD):
+    the stop signals act at once (default), the master's own are ignored, and
+    USR1 (logrotate) is remembered: its default would kill a booting worker,
+    and ignoring it would leave this worker writing to the rotated file."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     for sig in (signal.SIGHUP, signal.SIGUSR2, signal.SIGTTIN, signal.SIGTTOU):
         signal.signal(sig, signal.SIG_IGN)
+    signal.signal(signal.SIGUSR1, lambda signum, frame: _early_reopen.append(signum))
 
 
 class Worker:
@@ -284,6 +290,9 @@ class Worker:
         for sig in (signal.SIGINT, signal.SIGQUIT):
             loop.add_signal_handler(sig, self._request_stop, "fast")
         loop.add_signal_handler(signal.SIGUSR1, self._reopen_logs)
+        if _early_reopen:  # the access log opens below, at its new path anyway
+            _early_reopen.clear()
+            self.reopen_logs()
         if cfg.access_log:
             state.access_log = AccessLog(cfg.access_log, cfg.access_log_format)
         state.on_connection_closed = self._connection_closed

@@ -28,10 +28,14 @@ REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = textwrap.dedent(
     """
     import os, socket, sys
-    port, names, ini = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
+    target, names, ini = sys.argv[1], sys.argv[2], sys.argv[3]
+    if target.startswith("/"):  # a unix socket, as ListenStream=/run/fcgigate/app.sock
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(target)
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", int(target)))
     sock.listen(64)
     if sock.fileno() != 3:
         os.dup2(sock.fileno(), 3)
@@ -42,7 +46,7 @@ LAUNCHER = textwrap.dedent(
 )
 
 
-def start_activated(tmp_path: Path, port: int, names: str, settings: str) -> subprocess.Popen:
+def start_activated(tmp_path: Path, port: int | str, names: str, settings: str) -> subprocess.Popen:
     ini = tmp_path / "fcgigate.ini"
     ini.write_text(f"[fcgigate]\napp = tests.apps.hello:app\nworkers = 1\n{settings}\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -123,3 +127,30 @@ def test_unknown_socket_owner_is_a_clear_error(daemon_factory, socket_dir: Path)
     log = daemon.log()
     assert "cannot listen on fastcgi+unix://" in log and "no-such-user-here" in log and "Traceback" not in log
     assert not can_connect(f"fastcgi+unix://{socket_dir}/x.sock")
+
+
+def test_socket_activation_unix_socket_is_systemds_across_reload_and_stop(
+    tmp_path: Path, socket_dir: Path
+) -> None:
+    """A unix socket systemd made and no `bind` URL names: served, kept across a
+    reload (HUP re-reads `bind`, which does not list it), and its file left in
+    place at exit, for systemd still listens on it and nginx still connects to it."""
+    path = socket_dir / "app.sock"
+    http_port = free_port()
+    proc = start_activated(tmp_path, str(path), "fastcgi", f"bind = http://127.0.0.1:{http_port}")
+    log = tmp_path / "daemon.log"
+    try:
+        assert wait_http(http_port, proc, log).status == 200
+        with FastCGIClient(str(path)) as client:
+            assert client.request(default_params("GET", "/")).status == 200
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while "replaced by a reloaded generation" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        with FastCGIClient(str(path)) as client:
+            assert client.request(default_params("GET", "/")).status == 200
+        assert "no longer listening" not in log.read_text()
+    finally:
+        assert stop(proc) == 0
+    assert path.exists(), "the socket file is systemd's: fcgigate must not remove it"
