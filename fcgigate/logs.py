@@ -13,6 +13,7 @@ import logging
 import logging.handlers
 import os
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -59,13 +60,31 @@ class JournalFormatter(logging.Formatter):
         return "\n".join(prefix + line for line in super().format(record).split("\n"))
 
 
-def syslog_handler(target: SyslogTarget, fmt: str) -> logging.handlers.SysLogHandler:
-    """A handler sending to ``target``: a unix datagram (or stream) socket, or UDP.
-    A syslog that is not listening yet is not an error: records sent meanwhile are
-    reported on stderr by logging, and the socket is reconnected on the next one."""
-    handler = logging.handlers.SysLogHandler(
-        address=target.address, facility=logging.handlers.SysLogHandler.facility_names[target.facility]
-    )
+class SyslogHandler(logging.handlers.SysLogHandler):
+    """The standard handler, made safe to run unattended: a syslog that is not
+    listening, or a host name that does not resolve (yet), is not an error at
+    start (the socket is made again at the next record), and records that
+    cannot be sent cost one line on stderr a minute, not a traceback each."""
+
+    append_nul = False  # RFC 3164 has no NUL terminator (rsyslog and journald need none)
+    _complained = -60.0
+
+    def createSocket(self) -> None:  # noqa: N802 - the standard library's name
+        try:
+            super().createSocket()
+        except OSError:
+            self.socket = None
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802
+        now = time.monotonic()
+        if now - self._complained >= 60.0:
+            self._complained = now
+            sys.stderr.write(f"fcgigate: cannot send to syslog at {self.address}: {sys.exc_info()[1]}\n")
+
+
+def syslog_handler(target: SyslogTarget, fmt: str) -> SyslogHandler:
+    """A handler sending to ``target``: a unix datagram (or stream) socket, or UDP."""
+    handler = SyslogHandler(address=target.address, facility=SyslogHandler.facility_names[target.facility])
     handler.setFormatter(logging.Formatter(fmt.replace("%(tag)s", target.tag)))
     return handler
 

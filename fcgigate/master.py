@@ -144,7 +144,7 @@ class Master:
         self.ready_fd: int | None = None  # the launcher waits on it (daemon = true)
         self.announced = False  # READY=1 sent to systemd
         self.reloading = False  # RELOADING=1 sent, READY=1 not yet
-        self.watchdog = watchdog_interval()
+        self.watchdog: float | None = None  # seconds between WATCHDOG=1 (after detaching: our pid)
         self.next_watchdog = 0.0
 
     # -- start ------------------------------------------------------------------------
@@ -186,6 +186,7 @@ class Master:
                 if self.app is None:
                     self.exit_code = EXIT_BOOT_FAILURE
                     return self.exit_code
+            self.watchdog = watchdog_interval()
             # Room for every worker, a full new generation during a reload,
             # and workers added with TTIN.
             self.scoreboard = Scoreboard(max(64, 4 * self.num_workers))
