@@ -300,8 +300,9 @@ def test_a_syslog_that_is_not_listening_does_not_stop_the_daemon(
     }
     daemon = daemon_factory(settings, app="tests.apps.router:app")
     [worker] = daemon.worker_pids(1)
+    # One request only: the complaint below is printed once a minute, so it says
+    # that the first line failed, and nothing about a second.
     assert http_get(daemon, "/hello?early=1")[0] == 200
-    assert http_get(daemon, "/hello?early=2")[0] == 200
     # Lines it cannot send are dropped, and each process says so on stderr in one
     # line (not a traceback per record); the access log is written after the
     # response: wait for the worker's line, so no early line reaches the socket below.
