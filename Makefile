@@ -20,15 +20,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q
 
+# The side-by-side benchmark (bench/README.md): quick by default, FULL=1 for
+# the long run, BENCH_ARGS for anything else (e.g. BENCH_ARGS="--only access-log").
 bench: $(STAMP)
-	@if [ -f bench/run.py ]; then \
-		$(VENV)/bin/python bench/run.py; \
-	else \
-		echo "bench: the benchmark suite (bench/run.py) arrives with a later issue; nothing to run yet."; \
-	fi
+	$(VENV)/bin/python bench/run.py $(if $(FULL),--full) $(BENCH_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check fcgigate tests
+	$(VENV)/bin/ruff check fcgigate tests bench
 
 # docs/settings.md is generated from the settings registry in fcgigate/config.py.
 docs: $(STAMP)
