@@ -215,6 +215,27 @@ def as_networks(value: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(networks)
 
 
+def as_status_allow(value: str | Iterable[str]) -> tuple[str, ...]:
+    """Addresses or networks, and `unix` for HTTP peers on a unix socket, separated by commas."""
+    items = re.split(r"[,\s]+", value) if isinstance(value, str) else list(value)
+    unix = any(isinstance(item, str) and item.strip().lower() == "unix" for item in items)
+    rest = [item for item in items if not (isinstance(item, str) and item.strip().lower() == "unix")]
+    networks = as_networks(rest)
+    if "*" in networks:
+        raise ValueError("'*' is not allowed here: name the networks that may see the status page")
+    return (*networks, "unix") if unix else networks
+
+
+def as_page_path(value: str) -> str:
+    """A URL path like `/fcgigate/status`, or empty to turn the page off."""
+    if not isinstance(value, str):
+        raise _expected("a URL path", value)
+    text = value.strip()
+    if text and (not text.startswith("/") or re.search(r"[\s?#%]", text)):
+        raise _expected("a path like /fcgigate/status (no query, no escapes), or empty", value)
+    return text
+
+
 def as_header_value(value: str) -> str:
     """Text without control characters (it goes into a response header); empty for none."""
     if not isinstance(value, str) or re.search(r"[\x00-\x1f\x7f]", value):
@@ -231,7 +252,7 @@ def as_workers(value: str | int) -> str | int:
 
 ACCESS_FIELDS = (
     "remote_addr", "remote_user", "time_local", "request", "method", "uri", "status", "bytes", "referer",
-    "user_agent", "request_time_us", "pid", "protocol", "request_id",
+    "user_agent", "request_time_us", "pid", "protocol", "request_id", "wait_us", "app_us", "cpu_us",
 )  # fmt: skip
 
 
@@ -1009,6 +1030,70 @@ SETTINGS: tuple[Setting, ...] = (
         Seconds an idle HTTP keep-alive connection waits for its next request; 0 disables keep-alive.
         FastCGI connections use `idle_timeout` instead.""",
     ),
+    # Status
+    Setting(
+        name="status_path",
+        section="Status",
+        kind="str",
+        default="/fcgigate/status",
+        validator=as_page_path,
+        help="""\
+        The status page, answered by the worker before the app; empty turns it off.
+        Text by default; `?json`, `?openmetrics` (Prometheus), `?html` (refreshes itself); `?full`
+        adds the workers table to text and JSON. It shows the master (start, generation, reloads,
+        worker exits by cause), the listen queues, busy and idle workers, and per worker its state,
+        requests, connections, current request, CPU time and memory. Only clients in
+        `status_allow` see it; others get 403. `fcgigate status -c FILE` prints it without HTTP.""",
+        metavar="PATH",
+    ),
+    Setting(
+        name="ping_path",
+        section="Status",
+        kind="str",
+        default="/fcgigate/ping",
+        validator=as_page_path,
+        help="""\
+        Answered `pong` by the worker itself (a health check that does not touch the app); empty: off.
+        Limited by `status_allow` like the status page.""",
+        metavar="PATH",
+    ),
+    Setting(
+        name="status_allow",
+        section="Status",
+        kind="networks",
+        default=("127.0.0.1/32", "::1/128", "unix"),
+        validator=as_status_allow,
+        help="""\
+        Who may see the status and ping pages: networks, and `unix` for HTTP peers on a unix socket.
+        A request is judged by REMOTE_ADDR: for FastCGI the client address the web server reports
+        (nginx's client, not nginx), for HTTP the peer, or a trusted proxy's forwarded address. A
+        FastCGI request without REMOTE_ADDR counts as `unix`.""",
+    ),
+    Setting(
+        name="slow_request_timeout",
+        section="Status",
+        kind="seconds",
+        default=10.0,
+        validator=as_seconds,
+        help="""\
+        Log a request still running after this long, once, with the Python stack of its thread; 0: off.
+        Taken inside the worker (no ptrace, so it works in containers) by a watcher thread that looks
+        twice a second; for an inline app (`threads = 0`) it is the stack of the blocked event loop.""",
+    ),
+    Setting(
+        name="request_terminate_timeout",
+        section="Status",
+        kind="seconds",
+        default=50.0,
+        validator=as_seconds,
+        help="""\
+        Answer 504 for a request still running after this long, and recycle the worker; 0: off.
+        The client gets 504 if no response has started (else the response is cut), the log gets the
+        request and its stack, and the worker is replaced gracefully (a Python thread cannot be
+        killed: the new worker starts, then the old one drains). Below nginx's default
+        fastcgi_read_timeout (60 s), so the client sees fcgigate's answer. An inline app blocks the
+        loop that would answer: it is killed at `timeout` by the master instead.""",
+    ),
     # Logging
     Setting(
         name="error_log",
@@ -1047,7 +1132,9 @@ SETTINGS: tuple[Setting, ...] = (
         The access log line, with `{field}` names; the default is Apache's combined format.
         Fields: remote_addr, remote_user, time_local, request (the request line), method, uri,
         status, bytes (of the response body), referer, user_agent, request_time_us, pid (of the
-        worker), protocol (fastcgi or http), request_id (unique per worker: pid-sequence).""",
+        worker), protocol (fastcgi or http), request_id (unique per worker: pid-sequence), wait_us
+        (waiting for a free app thread), app_us (in the app, until it returned its last chunk),
+        cpu_us (CPU time of the app's thread for this request).""",
     ),
     Setting(
         name="log_level",
@@ -1115,6 +1202,11 @@ class Config:
     header_timeout: float
     body_timeout: float
     keepalive_timeout: float
+    status_path: str
+    ping_path: str
+    status_allow: tuple[str, ...]
+    slow_request_timeout: float
+    request_terminate_timeout: float
     error_log: str | SyslogTarget
     access_log: str | SyslogTarget
     access_log_format: str

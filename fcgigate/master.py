@@ -113,6 +113,8 @@ class WorkerInfo:
     stopping_since: float | None = None  # when we sent TERM (or QUIT)
     killed_for: str = ""  # why we sent SIGKILL, if we did
     replaced: bool = False  # a replacement was started for it (recycling)
+    retired_as: str = "retired"  # the exit cause counted when it stops as asked ("recycled")
+    slow_signaled: int = 0  # the request number we sent SIGUSR2 for (inline slow requests)
 
 
 class Master:
@@ -137,6 +139,8 @@ class Master:
         self.boot_failures = 0
         self.next_spawn_at = 0.0
         self.upgraded_child: int | None = None
+        self.reloads = 0
+        self.started = time.time()
         self._pipe: tuple[int, int] | None = None
         self.exit_code = EXIT_OK
         self.pid = os.getpid()
@@ -190,6 +194,7 @@ class Master:
             # Room for every worker, a full new generation during a reload,
             # and workers added with TTIN.
             self.scoreboard = Scoreboard(max(64, 4 * self.num_workers))
+            self.scoreboard.set_master(os.getpid(), self.generation, self.reloads, self.started)
             self.install_signals()
             error_log.info("master %d: %d workers for %s on %s", self.pid, self.num_workers, cfg.app,
                            ", ".join(url for _, url in self.listeners))  # fmt: skip
@@ -355,6 +360,7 @@ class Master:
                 continue
             self.murder_workers()
             self.manage_workers()
+            self.sample_listen_queues()
 
     def ping_watchdog(self) -> float:
         """WATCHDOG=1 every half ``WatchdogSec``: the master's loop still turns.
@@ -368,6 +374,16 @@ class Master:
     def notify_status(self, *lines: str) -> None:
         sd_notify(*lines, f"STATUS={self.num_workers} workers serving {self.config.app} (generation "
                           f"{self.generation})")  # fmt: skip
+
+    def sample_listen_queues(self) -> None:
+        """Each listener's accept queue, for the status page (once a wake-up:
+        about a second; a system call or two per listener)."""
+        queues = []
+        for sock, url in self.listeners:
+            found = sockets.listen_queue(sock)
+            if found is not None:
+                queues.append((url, *found))
+        self.scoreboard.set_listeners(queues)
 
     def read_signals(self) -> list[int]:
         try:
@@ -448,6 +464,8 @@ class Master:
             )
         self.spawn_generation()
         self.reloading = self.announced
+        self.reloads += 1
+        self.scoreboard.set_master(os.getpid(), self.generation, self.reloads)
 
     def rebind(self, cfg: Any) -> list[tuple[socket.socket, str]]:
         """Listeners for a reloaded ``bind``: the same sockets for the same URLs
@@ -507,6 +525,7 @@ class Master:
 
     def spawn_generation(self) -> None:
         self.generation += 1
+        self.scoreboard.set_master(os.getpid(), self.generation, self.reloads)
         for index in range(self.num_workers):
             self.spawn_worker(index)
 
@@ -543,7 +562,7 @@ class Master:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
                 worker = Worker(
                     self.config, self.listeners, self.app, index=index, total=self.num_workers, slot=slot,
-                    master_pid=self.pid, reopen_logs=logs.reopen,
+                    master_pid=self.pid, reopen_logs=logs.reopen, scoreboard=self.scoreboard,
                 )  # fmt: skip
                 code = worker.run()
             except SystemExit as exc:
@@ -574,7 +593,9 @@ class Master:
             info = self.workers.pop(pid, None)
             if info is None:
                 continue
-            booted = info.booted or info.slot.read()["state"] in (READY, RETIRING)
+            last = info.slot.read()
+            booted = info.booted or last["state"] in (READY, RETIRING)
+            self.scoreboard.keep_counts(last)
             info.slot.free()
             self.report_exit(info, status, booted)
 
@@ -583,11 +604,14 @@ class Master:
         how = _describe(status)
         if info.stopping_since is not None and not info.killed_for:
             error_log.info("%s stopped", name)
+            self.scoreboard.count_exit(info.retired_as)
             return
         if info.killed_for:
             error_log.warning("%s killed: %s", name, info.killed_for)
+            self.scoreboard.count_exit("timeout")
             return
         if not booted:
+            self.scoreboard.count_exit("boot_failed")
             self.boot_failures += 1
             delay = min(BACKOFF_MAX, 0.25 * 2 ** (self.boot_failures - 1))
             error_log.error(
@@ -604,6 +628,9 @@ class Master:
                 return
             self.next_spawn_at = time.monotonic() + delay
             return
+        self.scoreboard.count_exit("crashed")
+        if os.WIFSIGNALED(status):
+            self.scoreboard.count_exit("signal")
         if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
             error_log.error("%s was killed by SIGKILL (perhaps out of memory?)", name)
         else:
@@ -649,6 +676,16 @@ class Master:
                     info.booted = True
                     self.boot_failures = 0
                 continue
+            slow = self.config.slow_request_timeout
+            inline_slow = slow and not self.config.threads and slot["request"]
+            if (
+                inline_slow
+                and info.slow_signaled != slot["requests"]
+                and now - slot["request_started"] > slow
+            ):
+                # An inline app blocks the worker's loop: we ask for its stack.
+                info.slow_signaled = slot["requests"]
+                _signal(info.pid, signal.SIGUSR2)
             if timeout and now - slot["heartbeat"] > timeout:
                 what = "no request in progress"
                 if slot["request"]:
@@ -701,7 +738,8 @@ class Master:
         for info in recycling:
             successor = [w for w in serving if w.index == info.index]
             if successor and successor[0].booted:
-                self.retire(info, "recycled (max_requests)")
+                info.retired_as = "recycled"
+                self.retire(info, "recycled (max_requests or request_terminate_timeout)")
         if len(recycling) < self.config.recycle_concurrency:
             for info in serving:
                 if len(recycling) >= self.config.recycle_concurrency:

@@ -15,6 +15,8 @@ import os
 import pwd
 import socket
 import stat
+import struct
+import time
 from typing import Any
 
 
@@ -192,3 +194,111 @@ def close(sock: socket.socket, unlink: bool = True) -> None:
             os.unlink(path)
         except OSError:
             pass
+
+
+# -- listen queues ------------------------------------------------------------
+
+# include/net/tcp_states.h; unix_diag reports this sk_state for a listening AF_UNIX socket too
+_TCP_LISTEN = 10
+
+# struct tcp_info, include/uapi/linux/tcp.h: eight __u8 (state, ca_state, retransmits, probes, backoff,
+# options, the snd/rcv_wscale nibbles, the delivery_rate_app_limited/fastopen_client_fail bits), then __u32
+# rto, ato, snd_mss, rcv_mss (offsets 8-23), unacked (24), sacked (28).
+_TCP_INFO = struct.Struct("=B7x16xII")
+
+# include/uapi/linux/netlink.h, sock_diag.h, unix_diag.h.  The socket module has no NETLINK_SOCK_DIAG.
+_NETLINK_SOCK_DIAG = 4
+_SOCK_DIAG_BY_FAMILY = 20
+_NLMSG_ERROR = 2
+_NLM_F_REQUEST = 0x1
+_UDIAG_SHOW_RQLEN = 0x10
+_UNIX_DIAG_RQLEN = 4
+_NLA_TYPE_MASK = 0x3FFF  # ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER)
+_NLMSGHDR = struct.Struct("=IHHII")  # nlmsg_len, nlmsg_type, nlmsg_flags, nlmsg_seq, nlmsg_pid
+_UNIX_DIAG_REQ = struct.Struct("=BBHIIIII")  # family, protocol, pad, states, ino, show, cookie[2]
+_UNIX_DIAG_MSG = struct.Struct("=BBBxIII")  # family, type, state, pad, ino, cookie[2]
+_NLATTR = struct.Struct("=HH")  # nla_len, nla_type
+_UNIX_DIAG_RQLEN_VALUE = struct.Struct("=II")  # udiag_rqueue, udiag_wqueue
+_NETLINK_TIMEOUT = 0.5
+
+
+def listen_queue(sock: socket.socket) -> tuple[int, int] | None:
+    """(connections waiting in the accept queue now, its limit) of a listening socket, or None if unknown.
+
+    The limit is the backlog given to listen(), capped by net.core.somaxconn; Linux queues one connection
+    more than that before it pushes back (drops the handshake's ACK for TCP, blocks or refuses connect()
+    for AF_UNIX).  Both numbers are what ``ss -l`` prints as Recv-Q and Send-Q.
+
+    - TCP (AF_INET/AF_INET6): getsockopt(IPPROTO_TCP, TCP_INFO).  For a socket in TCP_LISTEN,
+      tcp_get_info() (net/ipv4/tcp.c) aliases tcpi_unacked to sk_ack_backlog (children ready for accept())
+      and tcpi_sacked to sk_max_ack_backlog.
+    - AF_UNIX: the kernel exports no counter for this through /proc (/proc/net/unix has no queue column)
+      or ioctl (SIOCINQ is EINVAL on a listener), so this asks NETLINK_SOCK_DIAG, as ``ss -xl`` does: an
+      exact SOCK_DIAG_BY_FAMILY lookup by the socket's inode with UDIAG_SHOW_RQLEN, whose UNIX_DIAG_RQLEN
+      is (receive-queue length = embryo connections, sk_max_ack_backlog) for a listener
+      (net/unix/diag.c).  Needs the unix_diag module (CONFIG_UNIX_DIAG), no privilege; a sandbox that
+      refuses netlink, or a socket from another network namespace, gives None.
+
+    Never raises OSError: a closed, non-listening or non-stream socket, or any failure, gives None.
+    """
+    try:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO.size)
+            if len(info) < _TCP_INFO.size:
+                return None
+            state, queued, limit = _TCP_INFO.unpack(info)
+            return (queued, limit) if state == _TCP_LISTEN else None
+        if sock.family == socket.AF_UNIX:
+            inode = os.fstat(sock.fileno()).st_ino
+            with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, _NETLINK_SOCK_DIAG) as nl:
+                return _unix_diag_rqlen(nl, inode, 1, _NETLINK_TIMEOUT)
+    except OSError:  # EBADF (closed), ENOPROTOOPT, EPROTONOSUPPORT, EPERM, timeout...
+        return None
+    return None
+
+
+def _unix_diag_rqlen(nl: socket.socket, inode: int, seq: int, timeout: float) -> tuple[int, int] | None:
+    """Ask NETLINK_SOCK_DIAG socket ``nl`` for UNIX_DIAG_RQLEN of the listening AF_UNIX socket ``inode``."""
+    if not 0 < inode <= 0xFFFFFFFF:  # udiag_ino is a __u32; sockfs inode numbers fit
+        return None
+    request = _UNIX_DIAG_REQ.pack(
+        socket.AF_UNIX, 0, 0, 1 << _TCP_LISTEN, inode, _UDIAG_SHOW_RQLEN, 0xFFFFFFFF, 0xFFFFFFFF
+    )  # udiag_cookie {~0, ~0} = INET_DIAG_NOCOOKIE; no NLM_F_DUMP: an exact lookup, one reply
+    deadline = time.monotonic() + timeout
+    nl.settimeout(timeout)
+    header = _NLMSGHDR.pack(_NLMSGHDR.size + len(request), _SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST, seq, 0)
+    nl.send(header + request)
+    while True:  # skips stale replies (another seq) left on a reused socket, until the deadline
+        data = nl.recv(32768)
+        offset = 0
+        while offset + _NLMSGHDR.size <= len(data):
+            length, kind, _flags, reply_seq, _pid = _NLMSGHDR.unpack_from(data, offset)
+            if length < _NLMSGHDR.size or offset + length > len(data):
+                break
+            if reply_seq == seq:  # NLMSG_ERROR (ENOENT, EPERM...) or anything unexpected: unknown
+                if kind != _SOCK_DIAG_BY_FAMILY:
+                    return None
+                return _parse_unix_diag_msg(data[offset + _NLMSGHDR.size : offset + length], inode)
+            offset += (length + 3) & ~3
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        nl.settimeout(remaining)
+
+
+def _parse_unix_diag_msg(payload: bytes, inode: int) -> tuple[int, int] | None:
+    if len(payload) < _UNIX_DIAG_MSG.size:
+        return None
+    family, _type, state, reply_inode, _cookie0, _cookie1 = _UNIX_DIAG_MSG.unpack_from(payload)
+    if family != socket.AF_UNIX or reply_inode != inode or state != _TCP_LISTEN:
+        return None
+    offset = _UNIX_DIAG_MSG.size
+    while offset + _NLATTR.size <= len(payload):
+        length, kind = _NLATTR.unpack_from(payload, offset)
+        if length < _NLATTR.size or offset + length > len(payload):
+            return None
+        if kind & _NLA_TYPE_MASK == _UNIX_DIAG_RQLEN and length >= _NLATTR.size + _UNIX_DIAG_RQLEN_VALUE.size:
+            queued, limit = _UNIX_DIAG_RQLEN_VALUE.unpack_from(payload, offset + _NLATTR.size)
+            return queued, limit
+        offset += (length + 3) & ~3
+    return None

@@ -22,6 +22,7 @@ import signal
 import socket
 import sys
 import time
+import traceback
 from typing import Any
 
 from fcgigate.daemon import config_label, set_title
@@ -34,6 +35,7 @@ from fcgigate.serve.http import HTTPProtocol
 from fcgigate.serve.runner import Runner
 from fcgigate.serve.state import ServerState, ServeSettings
 from fcgigate.status import DRAINING, READY, RETIRING
+from fcgigate.statuspage import StatusPages
 
 error_log = logging.getLogger("fcgigate.error")
 
@@ -231,6 +233,7 @@ class Worker:
         slot: Any = None,
         master_pid: int | None = None,
         reopen_logs: Any = None,
+        scoreboard: Any = None,
     ) -> None:
         self.config = config
         self.listeners = listeners
@@ -240,6 +243,8 @@ class Worker:
         self.slot = slot
         self.master_pid = master_pid
         self.reopen_logs = reopen_logs or (lambda: None)
+        self.scoreboard = scoreboard
+        self._page_size = os.sysconf("SC_PAGE_SIZE")
         self.loop: asyncio.AbstractEventLoop | None = None
         self.state: ServerState | None = None
         self.acceptors: list[Acceptor] = []
@@ -295,6 +300,15 @@ class Worker:
             self.reopen_logs()
         if cfg.access_log:
             state.access_log = AccessLog(cfg.access_log, cfg.access_log_format)
+            state.measure_cpu = "{cpu_us}" in cfg.access_log_format
+        if self.scoreboard is not None and (cfg.status_path or cfg.ping_path):
+            state.pages = StatusPages(self.scoreboard, cfg.app or "", cfg.status_path, cfg.ping_path,
+                                      cfg.status_allow)  # fmt: skip
+        if not cfg.threads and cfg.slow_request_timeout:
+            # The loop is what an inline app blocks: the master, seeing the
+            # request run long in the scoreboard, signals us, and this handler
+            # runs in the middle of the app's code, with its frame.
+            signal.signal(signal.SIGUSR2, self._inline_slow_request)
         state.on_connection_closed = self._connection_closed
         for sock, url in self.listeners:
             protocol = HTTPProtocol if url.startswith("http") else FastCGIProtocol
@@ -334,6 +348,54 @@ class Worker:
         error_log.info("worker %d/%d stopped (%s), %d requests served", self.index + 1, self.total, how,
                        state.requests_served)  # fmt: skip
         return EXIT_OK
+
+    def _usage(self) -> tuple[float, int]:
+        """CPU seconds (user + system) and resident memory of this process."""
+        times = os.times()
+        try:
+            with open("/proc/self/statm", "rb") as statm:
+                rss = int(statm.read().split()[1]) * self._page_size
+        except (OSError, ValueError, IndexError):
+            rss = 0
+        return times.user + times.system, rss
+
+    def _watch_requests(self, now: float) -> None:
+        """Once a second: log requests past slow_request_timeout (once each,
+        with the stack of the thread running them), and end those past
+        request_terminate_timeout with a 504 (then recycle this worker: the
+        thread cannot be stopped). Threads mode; inline, see _inline_slow_request."""
+        cfg = self.config
+        slow, terminate = cfg.slow_request_timeout, cfg.request_terminate_timeout
+        for ex in list(self.state.inflight):
+            elapsed = now - ex.started
+            if slow and elapsed >= slow and not ex.slow_logged:
+                ex.slow_logged = True
+                error_log.warning(
+                    "slow request: %s from %s, running for %.1f s (slow_request_timeout %g s)%s",
+                    ex.describe(), ex.params.get("REMOTE_ADDR", "-"), elapsed, slow, _stack(ex.thread),
+                )  # fmt: skip
+            if terminate and cfg.threads and elapsed >= terminate and not ex.terminated:
+                ex.terminated = True
+                error_log.error(
+                    "request_terminate_timeout (%g s): %s from %s, running for %.1f s: answering 504 and "
+                    "recycling worker %d%s", terminate, ex.describe(), ex.params.get("REMOTE_ADDR", "-"),
+                    elapsed, self.index + 1, _stack(ex.thread),
+                )  # fmt: skip
+                self.state.runner.terminate(ex)
+
+    def _inline_slow_request(self, signum: int, frame: Any) -> None:
+        """SIGUSR2 from the master: the inline request has run past
+        slow_request_timeout. We are inside the app's code: ``frame`` is it."""
+        ex = next(iter(self.state.inflight), None) if self.state is not None else None
+        if ex is None or ex.slow_logged:
+            return
+        ex.slow_logged = True
+        stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
+        error_log.warning(
+            "slow request: %s from %s, running for %.1f s (slow_request_timeout %g s); the event loop's "
+            "stack (most recent call last):\n%s", ex.describe(), ex.params.get("REMOTE_ADDR", "-"),
+            time.monotonic() - ex.started, self.config.slow_request_timeout, stack.rstrip(),
+        )  # fmt: skip
 
     def _reopen_logs(self) -> None:
         self.reopen_logs()
@@ -402,10 +464,25 @@ class Worker:
             await asyncio.sleep(1.0)
             if slot is not None:
                 slot.beat()
+                slot.usage(*self._usage())
             state.tick_date()
             now = time.monotonic()
             for conn in list(state.connections):
                 conn.on_tick(now)
+            if state.inflight:
+                self._watch_requests(now)
             if self.master_pid is not None and os.getppid() != self.master_pid:
                 error_log.warning("worker %d/%d: the master is gone; stopping", self.index + 1, self.total)
                 self._request_stop("graceful")
+
+
+def _stack(thread_id: int) -> str:
+    """The stack of thread ``thread_id``, for the log (sys._current_frames: in
+    process, no ptrace)."""
+    if not thread_id:
+        return "; it is waiting for a free app thread (all are busy)"
+    frame = sys._current_frames().get(thread_id)
+    if frame is None:
+        return ""
+    stack = "".join(traceback.format_stack(frame)).rstrip()
+    return f"; the stack of its thread (most recent call last):\n{stack}"

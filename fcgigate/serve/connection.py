@@ -23,6 +23,8 @@ LINGER = 2.0
 
 
 class ServedConnection(asyncio.Protocol, ABC):
+    PROTOCOL_CODE = 0  # status.PROTOCOLS: 1 FastCGI, 2 HTTP (for the scoreboard)
+
     def __init__(self, state: ServerState, listener: str) -> None:
         self.state = state
         self.listener = listener
@@ -34,6 +36,7 @@ class ServedConnection(asyncio.Protocol, ABC):
         self.last_activity = time.monotonic()
         self._closing = False
         self.exchanges: dict[int, Any] = {}  # request id -> serve.runner.Exchange
+        self.unix_peer = False  # an HTTP peer on a unix socket (the status page's `unix`)
 
     # -- asyncio.Protocol ------------------------------------------------------------
 
@@ -48,13 +51,19 @@ class ServedConnection(asyncio.Protocol, ABC):
                 # Every response goes out in as few writes as we can make it;
                 # Nagle would only hold back its last segment.
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.state.connections.add(self)
+        state = self.state
+        state.connections.add(self)
+        if state.slot is not None:
+            state.slot.connection_accepted(len(state.connections))
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.state.connections.discard(self)
+        state = self.state
+        state.connections.discard(self)
         self._abort_all()
         self.flow.close()
-        self.state.on_connection_closed()
+        if state.slot is not None:
+            state.slot.counts(len(state.connections), len(state.inflight))
+        state.on_connection_closed()
 
     def pause_writing(self) -> None:
         self.flow.pause_writing()
@@ -115,10 +124,19 @@ class ServedConnection(asyncio.Protocol, ABC):
             ex.bytes += sent
 
     def log_access(self, ex: Any, protocol: str) -> None:
-        """One access-log line for a finished exchange (nothing without an
-        access log, or for a request that got no response head)."""
-        log = self.state.access_log
-        if log is None or ex is None or ex.status is None:
+        """A finished exchange: no longer in flight, and one access-log line
+        (nothing without an access log, or for a request that got no response head)."""
+        if ex is None:
+            return
+        state = self.state
+        if ex in state.inflight:
+            del state.inflight[ex]
+            if state.slot is not None:
+                state.slot.counts(len(state.connections), len(state.inflight))
+                if not state.inflight:
+                    state.slot.request_done()
+        log = state.access_log
+        if log is None or ex.status is None:
             return
         p = ex.params
         method, uri = p.get("REQUEST_METHOD", "-"), p.get("REQUEST_URI") or p.get("SCRIPT_NAME", "-")
@@ -128,7 +146,8 @@ class ServedConnection(asyncio.Protocol, ABC):
             "method": method, "uri": uri, "status": ex.status[:3], "bytes": ex.bytes,
             "referer": p.get("HTTP_REFERER", "-"), "user_agent": p.get("HTTP_USER_AGENT", "-"),
             "request_time_us": int((time.monotonic() - ex.started) * 1e6), "pid": self.state.pid,
-            "protocol": protocol, "request_id": f"{self.state.pid}-{ex.seq}",
+            "protocol": protocol, "request_id": f"{self.state.pid}-{ex.seq}", "wait_us": ex.wait_us,
+            "app_us": ex.app_us, "cpu_us": ex.cpu_us,
         }  # fmt: skip
         if log.log(fields):
             self.state.loop.call_soon(log.flush)

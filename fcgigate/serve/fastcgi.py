@@ -37,6 +37,8 @@ error_log = logging.getLogger("fcgigate.error")
 
 
 class FastCGIProtocol(ServedConnection):
+    PROTOCOL_CODE = 1
+
     def __init__(self, state: ServerState, listener: str) -> None:
         super().__init__(state, listener)
         self.conn = FastCGIConnection(state.settings.fastcgi)

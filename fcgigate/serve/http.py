@@ -47,6 +47,8 @@ PIPELINE_LIMIT = 16  # queued requests past which reading pauses
 
 
 class HTTPProtocol(ServedConnection):
+    PROTOCOL_CODE = 2
+
     def __init__(self, state: ServerState, listener: str) -> None:
         super().__init__(state, listener)
         self.conn = HTTPConnection(state.settings.http)
@@ -70,6 +72,7 @@ class HTTPProtocol(ServedConnection):
             self.trusted = self.settings.trusts(peer[0])
         else:  # a unix socket: the peer is whoever may open it, i.e. trusted
             base["REMOTE_ADDR"] = "127.0.0.1"
+            self.unix_peer = True
             base["SERVER_NAME"], base["SERVER_PORT"] = "localhost", "80"
             self.trusted = True
         self.base = base

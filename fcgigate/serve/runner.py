@@ -29,6 +29,7 @@ iterable is always closed, also when the client went away.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,7 @@ error_log = logging.getLogger("fcgigate.error")
 
 ERROR_500 = b"Internal Server Error\n"
 ERROR_413 = b"Request body too large\n"
+ERROR_504 = b"The application did not answer in time (request_terminate_timeout)\n"
 _PLAIN = [("Content-Type", "text/plain; charset=utf-8")]
 
 
@@ -70,6 +72,14 @@ class Exchange:
         "status",
         "bytes",
         "seq",
+        "thread",
+        "app_started",
+        "wait_us",
+        "app_us",
+        "cpu_us",
+        "cpu_started",
+        "slow_logged",
+        "terminated",
     )
 
     def __init__(
@@ -97,6 +107,12 @@ class Exchange:
         self.status: str | None = None  # set by the glue when the head goes out (access log)
         self.bytes = 0
         self.seq = 0  # this worker's request number (request_id in the access log)
+        self.thread = 0  # ident of the thread running the app for it, once it runs
+        self.app_started = 0.0
+        self.wait_us = self.app_us = self.cpu_us = 0  # the access log's accounting
+        self.cpu_started = 0.0  # the app thread's CPU time when it took the request (if measured)
+        self.slow_logged = False  # the slow-request watcher's marks
+        self.terminated = False
 
     def describe(self) -> str:
         p = self.params
@@ -105,6 +121,7 @@ class Exchange:
     def abort(self) -> None:
         """The client is gone or asked to abandon the request (loop thread)."""
         self.aborted = True
+        self.channel.state.inflight.pop(self, None)
         if not self.body.finished:
             self.body.abort()
         closer, self._close_iterable = self._close_iterable, None
@@ -205,27 +222,60 @@ class Runner:
     def start(self, ex: Exchange) -> None:
         """Run the app for ``ex``: inline now, or in the pool (loop thread)."""
         state = self.state
+        pages = state.pages
+        if pages is not None and (page := pages.route(ex.params)) is not None:
+            # The status and ping pages: answered here, on the loop, even when
+            # every app thread is busy; not counted as the app's requests.
+            if not pages.allowed(ex.params, ex.channel.unix_peer):
+                page = pages.forbidden
+            self._run_inline(ex, page)
+            return
         state.requests_served += 1
         ex.seq = state.requests_served
         if state.requests_served == state.retire_at:
             state.on_retire()
-        if self.state.slot is not None:
-            self.state.slot.request_started(ex.describe())
+        state.inflight[ex] = None
+        slot = state.slot
+        if slot is not None:
+            p = ex.params
+            slot.request_started(ex.channel.PROTOCOL_CODE, ex.describe(), p.get("REMOTE_ADDR", ""))
+            slot.counts(len(state.connections), len(state.inflight))
         if self.threads:
             self.pool().submit(self._run_threaded, ex)
         else:
-            self._run_inline(ex)
-            if self.state.slot is not None:
+            self._run_inline(ex, self.app)
+            if slot is not None:
                 # The loop is free again: a stuck worker from here on is not
                 # this request's doing.
-                self.state.slot.request_done()
+                slot.request_done()
+
+    def terminate(self, ex: Exchange) -> None:
+        """``ex`` ran past request_terminate_timeout (loop thread, posted by the
+        watcher): answer 504 if no response has started, else cut it; the app
+        thread runs on, unheard. The worker is then recycled."""
+        if ex.done or ex.aborted:
+            return
+        ex.done = True
+        if ex.status is None:
+            body = ERROR_504
+            ex.channel.respond(ex.request_id, "504 Gateway Timeout",
+                               _PLAIN + [("Content-Length", str(len(body)))], body)  # fmt: skip
+        else:
+            ex.channel.broken(ex.request_id, "request_terminate_timeout passed during the response")
+        ex.aborted = True  # the app's next write or read fails; its late output is dropped
+        self.state.inflight.pop(ex, None)
+        self.state.on_retire()
 
     # -- inline mode ---------------------------------------------------------------
 
-    def _run_inline(self, ex: Exchange) -> None:
+    def _run_inline(self, ex: Exchange, app: Any) -> None:
         ch, rid = ex.channel, ex.request_id
         result: Any = None
         sr = StartResponse(lambda data: None)
+        ex.thread = threading.get_ident()
+        ex.app_started = time.monotonic()
+        if self.state.measure_cpu:
+            ex.cpu_started = time.thread_time()
 
         def write(data: bytes) -> None:
             if ex.aborted:
@@ -238,13 +288,15 @@ class Runner:
 
         sr.write = write
         try:
-            result = self.app(self.environ(ex, False), sr)
+            result = app(self.environ(ex, False), sr)
             if type(result) in (list, tuple) and sr.status is not None and not sr.headers_sent:
                 body = b"".join(result)  # TypeError on a non-bytes item: a 500 below
                 ex.done = True
+                self._account(ex)
                 ch.respond(rid, sr.status, sr.headers, body)
                 _close(result, ex)
                 return
+            self._account(ex)
             self._pump(ex, sr, result, iter(result))
         except Exception as exc:
             self._failed(ex, sr, exc, inline=True)
@@ -300,9 +352,21 @@ class Runner:
 
     # -- thread mode ---------------------------------------------------------------
 
+    def _account(self, ex: Exchange) -> None:
+        """The access log's app_us and cpu_us, taken in the app's thread as it
+        finishes (before the last delivery is posted, which logs the line)."""
+        ex.app_us = int((time.monotonic() - ex.app_started) * 1e6)
+        if self.state.measure_cpu:
+            ex.cpu_us = int((time.thread_time() - ex.cpu_started) * 1e6)
+
     def _run_threaded(self, ex: Exchange) -> None:
         if ex.aborted:
             return
+        ex.thread = threading.get_ident()
+        ex.app_started = time.monotonic()
+        if self.state.measure_cpu:
+            ex.cpu_started = time.thread_time()
+        ex.wait_us = int((ex.app_started - ex.started) * 1e6)
         post = self.state.mailbox.post
         result: Any = None
         sr = StartResponse(lambda data: None)
@@ -325,6 +389,7 @@ class Runner:
                 if ex.aborted:
                     raise ClientDisconnected("the client closed the connection")
                 ex.done = True
+                self._account(ex)
                 post(ex._deliver, "respond", sr.status, sr.headers, body)
             else:
                 for chunk in result:
@@ -332,8 +397,10 @@ class Runner:
                 if not sr.headers_sent:
                     write(b"")
                 ex.done = True
+                self._account(ex)
                 post(ex._deliver, "end")
         except Exception as exc:
+            self._account(ex)
             post(self._failed, ex, sr, exc, False)
         finally:
             if result is not None:

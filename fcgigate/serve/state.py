@@ -118,6 +118,12 @@ class ServerState:
         self.tick_date()
         self.runner: Any = None  # set by the worker: serve.runner.Runner
         self.slot: Any = None  # the worker's scoreboard slot (status.Slot), if any
+        self.pages: Any = None  # statuspage.StatusPages, answered before the app, if any
+        # Requests the app is serving (Exchange -> None: an ordered set), read
+        # by the worker's slow-request watcher thread; and whether the access
+        # log wants the app thread's CPU time measured.
+        self.inflight: dict[Any, None] = {}
+        self.measure_cpu = False
         # max_requests: after this many requests, call on_retire (0: never).
         self.retire_at = 0
         self.on_retire: Any = lambda: None

@@ -34,6 +34,7 @@ ALLOWED = {
     "fcgigate.demo": set(),
     "fcgigate.wsgi": {"fcgigate.protocols.events", "fcgigate.protocols.errors", "fcgigate.buffers"},
     "fcgigate.logs": set(),
+    "fcgigate.statuspage": {"fcgigate.status"},
     "fcgigate.serve.state": {"fcgigate.protocols.fastcgi", "fcgigate.protocols.http"},
     "fcgigate.serve.flow": {"fcgigate.wsgi"},
     "fcgigate.serve.runner": {
@@ -53,7 +54,7 @@ ALLOWED = {
     "fcgigate.worker": {
         "fcgigate.loops", "fcgigate.protocols.fastcgi", "fcgigate.protocols.http", "fcgigate.serve.fastcgi",
         "fcgigate.serve.http", "fcgigate.serve.runner", "fcgigate.daemon", "fcgigate.status",
-        "fcgigate.serve.state", "fcgigate.logs", "fcgigate.config",
+        "fcgigate.serve.state", "fcgigate.logs", "fcgigate.config", "fcgigate.statuspage",
     },
     "fcgigate.master": {
         "fcgigate.sockets", "fcgigate.worker", "fcgigate.logs", "fcgigate.config", "fcgigate.daemon",
