@@ -3,6 +3,8 @@
 fcgigate [-c FILE] [--SETTING VALUE ...] [APP]     run
 fcgigate check -c FILE [...]  (or --check)          validate, import the app, print
                                                     the effective config; exit 0/1
+fcgigate stop|reload|reopen -c FILE                 signal the master (its pidfile)
+fcgigate status -c FILE [--watch SECONDS]           the status table of the running master
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from fcgigate import __version__, logs
 from fcgigate.config import ConfigError, add_arguments, cli_values, load_config
 from fcgigate.daemon import PrivilegeError, read_pid, resolve_account
 from fcgigate.master import Master, check_app
+from fcgigate.status import Scoreboard
+from fcgigate.statuspage import render_text, summarize
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve a WSGI app over FastCGI. Settings come from the [fcgigate] section of "
         "the config file, FCGIGATE_* environment variables and these flags (flags win).",
         epilog="Commands: 'fcgigate check -c FILE' validates a configuration and exits 0 or 1; "
-        "'fcgigate stop|reload|reopen -c FILE' signals the running master through its pidfile.",
+        "'fcgigate stop|reload|reopen -c FILE' signals the running master through its pidfile; "
+        "'fcgigate status -c FILE [--watch SECONDS]' prints its status table.",
     )
     parser.add_argument("-c", "--config", metavar="FILE", help="the INI file to read")
     parser.add_argument("--check", action="store_true", help="check the configuration and the app, then exit")
@@ -47,8 +52,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = None
     if args and args[0] == "check":
         check, args = True, args[1:]
-    elif args and args[0] in COMMANDS:
+    elif args and args[0] in (*COMMANDS, "status"):
         command, args = args[0], args[1:]
+    watch = None
+    if command == "status" and "--watch" in args:
+        at = args.index("--watch")
+        try:
+            watch = float(args[at + 1])
+        except (IndexError, ValueError):
+            print("fcgigate status: --watch takes a number of seconds", file=sys.stderr)
+            return 1
+        del args[at : at + 2]
     ns = build_parser().parse_args(args)
     check = check or ns.check
     overrides = cli_values(ns)
@@ -62,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("fcgigate: configuration test failed", file=sys.stderr)
         return 1
     where = config.path or "(no file)"
+    if command == "status":
+        return show_status(config, watch)
     if command is not None:
         return send_command(command, config)
     if not config.app:
@@ -91,6 +107,37 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
     return Master(config, overrides).run()
+
+
+def show_status(config: object, watch: float | None = None) -> int:
+    """The status table, read from the running master's scoreboard (shared
+    memory, found through the pidfile): it answers even when every worker is
+    busy or stuck. With ``watch``, again every ``watch`` seconds, like top."""
+    path = getattr(config, "pidfile", None)
+    pid = read_pid(path) if path else None
+    if pid is None:
+        why = "no pidfile is configured" if not path else f"{path} holds no pid: is fcgigate running?"
+        print(f"fcgigate status: {why}", file=sys.stderr)
+        return 1
+    try:
+        board = Scoreboard.attach(pid)
+    except OSError as exc:
+        print(f"fcgigate status: cannot read the scoreboard of PID {pid}: {exc}", file=sys.stderr)
+        return 1
+    app = getattr(config, "app", None) or ""
+    try:
+        while True:
+            snap = board.snapshot()
+            text = render_text(snap, summarize(snap), app, full=True)
+            if watch:
+                sys.stdout.write("\x1b[H\x1b[2J")  # home, clear: a screen that refreshes, as top's
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            if not watch:
+                return 0
+            time.sleep(watch)
+    except KeyboardInterrupt:
+        return 0
 
 
 def send_command(command: str, config: object) -> int:

@@ -60,7 +60,10 @@ ALLOWED = {
         "fcgigate.sockets", "fcgigate.worker", "fcgigate.logs", "fcgigate.config", "fcgigate.daemon",
         "fcgigate.status",
     },
-    "fcgigate.cli": {"fcgigate.config", "fcgigate.master", "fcgigate.logs", "fcgigate.daemon"},
+    "fcgigate.cli": {
+        "fcgigate.config", "fcgigate.master", "fcgigate.logs", "fcgigate.daemon", "fcgigate.status",
+        "fcgigate.statuspage",
+    },
 }  # fmt: skip
 
 
