@@ -739,7 +739,7 @@ class Master:
             successor = [w for w in serving if w.index == info.index]
             if successor and successor[0].booted:
                 info.retired_as = "recycled"
-                self.retire(info, "recycled (max_requests or request_terminate_timeout)")
+                self.retire(info, "recycled at its request (max_requests, or request_terminate_timeout)")
         if len(recycling) < self.config.recycle_concurrency:
             for info in serving:
                 if len(recycling) >= self.config.recycle_concurrency:

@@ -492,7 +492,7 @@ def test_max_requests_recycles_the_worker_without_failing_a_request(daemon_facto
     assert len(set(served)) >= 3, f"serving pids: {sorted(set(served))} over {len(served)} requests"
     assert changes >= 2
     log = daemon.log()
-    assert "(max_requests); recycling" in log and "recycled (max_requests)" in log, log
+    assert "(max_requests); recycling" in log and "draining: recycled at its request" in log, log
     assert daemon.stop() == 0
 
 

@@ -530,7 +530,7 @@ def test_no_request_fails_while_workers_are_replaced(
     else:
         assert after.isdisjoint(before), f"pids before {sorted(before)}, after {sorted(after)}\n{report}"
     if event == "recycle":
-        assert len(daemon_lines(daemon.log(), "recycled (max_requests)")) >= 2, report
+        assert len(daemon_lines(daemon.log(), "draining: recycled at its request")) >= 2, report
 
 
 # --------------------------------------------------------------------------- reload edge cases
