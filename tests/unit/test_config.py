@@ -88,11 +88,17 @@ EXAMPLES: dict[str, tuple[tuple[str, str, str], str, str]] = {
     "status_allow": (("unix", "10.0.0.0/8", "127.0.0.1, unix"), "*", "'*' is not allowed"),
     "slow_request_timeout": (("0", "5", "1m"), "-1", "a duration like"),
     "request_terminate_timeout": (("0", "30", "2m"), "soon", "a duration like"),
-    "error_log": (("/var/log/f.log", "syslog:", "syslog:server=10.1.2.3:5140,facility=local3,tag=web"),
-                  "syslog:server=unix:relative", "needs an absolute socket path"),
+    "error_log": (
+        ("/var/log/f.log", "syslog:", "syslog:server=10.1.2.3:5140,facility=local3,tag=web"),
+        "syslog:server=unix:relative",
+        "needs an absolute socket path",
+    ),
     "access_log": (("-", "syslog:server=unix:/dev/log", "a.log"), "a\x07b", "without control characters"),
-    "access_log_format": (("{status}", "{pid} {request_id} {request_time_us}", "{method} {uri}"), "{nope}",
-                          "unknown field {nope}"),
+    "access_log_format": (
+        ("{status}", "{pid} {request_id} {request_time_us}", "{method} {uri}"),
+        "{nope}",
+        "unknown field {nope}",
+    ),
     "log_level": (("debug", "warning", "critical"), "verbose", "one of debug, info"),
 }
 BAD = [name for name in EXAMPLES if name != "pythonpath"]  # any text is a list of paths
