@@ -1077,8 +1077,10 @@ SETTINGS: tuple[Setting, ...] = (
         validator=as_seconds,
         help="""\
         Log a request still running after this long, once, with the Python stack of its thread; 0: off.
-        Taken inside the worker (no ptrace, so it works in containers) by a watcher thread that looks
-        twice a second; for an inline app (`threads = 0`) it is the stack of the blocked event loop.""",
+        Taken inside the worker, no ptrace (so it works in containers): with threads, the worker's
+        once-a-second tick reads the app thread's stack; an inline app (`threads = 0`) blocks that
+        tick, so the master, seeing the request run long, sends the worker SIGUSR2 and its handler
+        logs the stack of the blocked app.""",
     ),
     Setting(
         name="request_terminate_timeout",

@@ -199,6 +199,7 @@ class Master:
             error_log.info("master %d: %d workers for %s on %s", self.pid, self.num_workers, cfg.app,
                            ", ".join(url for _, url in self.listeners))  # fmt: skip
             self.spawn_generation()
+            self.sample_listen_queues()
             self.loop()
         except (AlreadyRunning, PidFileError, PrivilegeError) as exc:
             error_log.error("%s", exc)

@@ -109,10 +109,25 @@ class Slot:
         _USAGE_FIELDS.pack_into(self._buf, self._offset + _USAGE, cpu_seconds, rss_bytes)
 
     def request_started(self, protocol: int, description: str, client: str) -> None:
+        """A request starts on an idle worker: counted, and shown as current."""
         self.requests += 1
         buf, offset = self._buf, self._offset
         struct.pack_into(
             "=Qd160s48s", buf, offset + _REQUESTS, self.requests, time.monotonic(),
+            description.encode("latin-1", "replace")[:160], client.encode("latin-1", "replace")[:48],
+        )  # fmt: skip
+        buf[offset + _PROTOCOL] = protocol
+
+    def count_request(self) -> None:
+        """A request starts while an older one is shown: counted only."""
+        self.requests += 1
+        struct.pack_into("=Q", self._buf, self._offset + _REQUESTS, self.requests)
+
+    def show_request(self, protocol: int, description: str, client: str, started: float) -> None:
+        """Show an older request in progress as current (the one shown ended)."""
+        buf, offset = self._buf, self._offset
+        struct.pack_into(
+            "=d160s48s", buf, offset + _CURRENT, started,
             description.encode("latin-1", "replace")[:160], client.encode("latin-1", "replace")[:48],
         )  # fmt: skip
         buf[offset + _PROTOCOL] = protocol

@@ -402,11 +402,14 @@ class Worker:
         if self.state.access_log is not None:
             self.state.access_log.reopen()
 
-    def _retire(self) -> None:
-        """max_requests reached (called as the request that reaches it starts):
-        ask the master for a replacement; it sends TERM once that one serves."""
+    def _retire(self, reason: str = "max_requests") -> None:
+        """max_requests reached (called as the request that reaches it starts),
+        or a request ended by request_terminate_timeout: ask the master for a
+        replacement; it sends TERM once that one serves."""
+        if self.slot is not None and self.slot.read()["state"] == RETIRING:
+            return  # asked already
         served, name = self.state.requests_served, f"{self.index + 1}/{self.total}"
-        error_log.info("worker %s: %d requests served (max_requests); recycling", name, served)
+        error_log.info("worker %s: %d requests served (%s); recycling", name, served, reason)
         if self.slot is not None and not self.state.stopping:
             self.slot.set_state(RETIRING)
         else:

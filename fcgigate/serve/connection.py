@@ -129,12 +129,7 @@ class ServedConnection(asyncio.Protocol, ABC):
         if ex is None:
             return
         state = self.state
-        if ex in state.inflight:
-            del state.inflight[ex]
-            if state.slot is not None:
-                state.slot.counts(len(state.connections), len(state.inflight))
-                if not state.inflight:
-                    state.slot.request_done()
+        state.request_finished(ex)
         log = state.access_log
         if log is None or ex.status is None:
             return

@@ -121,7 +121,7 @@ class Exchange:
     def abort(self) -> None:
         """The client is gone or asked to abandon the request (loop thread)."""
         self.aborted = True
-        self.channel.state.inflight.pop(self, None)
+        self.channel.state.request_finished(self)
         if not self.body.finished:
             self.body.abort()
         closer, self._close_iterable = self._close_iterable, None
@@ -233,21 +233,12 @@ class Runner:
         state.requests_served += 1
         ex.seq = state.requests_served
         if state.requests_served == state.retire_at:
-            state.on_retire()
-        state.inflight[ex] = None
-        slot = state.slot
-        if slot is not None:
-            p = ex.params
-            slot.request_started(ex.channel.PROTOCOL_CODE, ex.describe(), p.get("REMOTE_ADDR", ""))
-            slot.counts(len(state.connections), len(state.inflight))
+            state.on_retire("max_requests")
+        state.request_started(ex)
         if self.threads:
             self.pool().submit(self._run_threaded, ex)
         else:
             self._run_inline(ex, self.app)
-            if slot is not None:
-                # The loop is free again: a stuck worker from here on is not
-                # this request's doing.
-                slot.request_done()
 
     def terminate(self, ex: Exchange) -> None:
         """``ex`` ran past request_terminate_timeout (loop thread, posted by the
@@ -263,8 +254,8 @@ class Runner:
         else:
             ex.channel.broken(ex.request_id, "request_terminate_timeout passed during the response")
         ex.aborted = True  # the app's next write or read fails; its late output is dropped
-        self.state.inflight.pop(ex, None)
-        self.state.on_retire()
+        self.state.request_finished(ex)
+        self.state.on_retire("request_terminate_timeout")
 
     # -- inline mode ---------------------------------------------------------------
 

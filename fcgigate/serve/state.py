@@ -119,17 +119,50 @@ class ServerState:
         self.runner: Any = None  # set by the worker: serve.runner.Runner
         self.slot: Any = None  # the worker's scoreboard slot (status.Slot), if any
         self.pages: Any = None  # statuspage.StatusPages, answered before the app, if any
-        # Requests the app is serving (Exchange -> None: an ordered set), read
-        # by the worker's slow-request watcher thread; and whether the access
-        # log wants the app thread's CPU time measured.
+        # Requests the app is serving, oldest first (Exchange -> None: an
+        # ordered set), which the worker's tick watches for slow ones; and
+        # whether the access log wants the app thread's CPU time measured.
         self.inflight: dict[Any, None] = {}
         self.measure_cpu = False
         # max_requests: after this many requests, call on_retire (0: never).
         self.retire_at = 0
-        self.on_retire: Any = lambda: None
+        self.on_retire: Any = lambda reason: None
         # Called by the glue when a connection closes (the worker resumes
         # accepting if it had stopped at max_connections).
         self.on_connection_closed: Any = lambda: None
+
+    def request_started(self, ex: Any) -> None:
+        """``ex`` goes to the app. The scoreboard shows the oldest request in
+        progress: this one if the worker was idle."""
+        inflight = self.inflight
+        inflight[ex] = None
+        slot = self.slot
+        if slot is not None:
+            if len(inflight) == 1:
+                slot.request_started(
+                    ex.channel.PROTOCOL_CODE, ex.describe(), ex.params.get("REMOTE_ADDR", "")
+                )
+            else:
+                slot.count_request()
+            slot.counts(len(self.connections), len(inflight))
+
+    def request_finished(self, ex: Any) -> None:
+        """``ex`` is answered, aborted or ended: the scoreboard then shows the
+        next oldest request in progress, or none."""
+        inflight = self.inflight
+        if ex not in inflight:
+            return
+        shown = next(iter(inflight)) is ex
+        del inflight[ex]
+        slot = self.slot
+        if slot is not None:
+            slot.counts(len(self.connections), len(inflight))
+            if not inflight:
+                slot.request_done()
+            elif shown:
+                oldest = next(iter(inflight))
+                slot.show_request(oldest.channel.PROTOCOL_CODE, oldest.describe(),
+                                  oldest.params.get("REMOTE_ADDR", ""), oldest.started)  # fmt: skip
 
     def tick_date(self) -> None:
         """Refresh the Date header line (RFC 9110 6.6.1); called once a second."""
