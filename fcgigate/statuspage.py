@@ -11,8 +11,9 @@ is busy.
 Access is limited by ``status_allow``: networks, and ``unix`` for HTTP peers
 on a unix socket. A request is judged by its client address: REMOTE_ADDR,
 which for FastCGI is the address the web server reports (nginx's client, not
-nginx), and for HTTP the peer or a trusted proxy's forwarded address.
-Anything else gets 403.
+nginx), and for HTTP the peer or a trusted proxy's forwarded address (a unix
+peer is a trusted proxy: when it forwards an address, that address is judged;
+when not, it is `unix`). Anything else gets 403.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from typing import Any
 from fcgigate import __version__
 from fcgigate.status import EXIT_CAUSES, READY, STATE_NAMES
 
-UNIX_PEER_ADDR = "127.0.0.1"  # what the HTTP glue gives a unix-socket peer as REMOTE_ADDR
 _NO_STORE = [("Cache-Control", "no-store")]
 FORMATS = ("text", "json", "openmetrics", "html")
 OPENMETRICS_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -77,11 +77,17 @@ class StatusPages:
     def route(self, params: dict[str, str]) -> Any:
         """The page for this request, or None (the app's): the hot path's check."""
         uri = params.get("REQUEST_URI") or params.get("SCRIPT_NAME", "")
-        return self.paths.get(uri.partition("?")[0])
+        page = self.paths.get(uri.partition("?")[0])
+        if page is None and uri.startswith(("http://", "https://")):  # RFC 9112 3.2.2 absolute-form
+            rest = uri.partition("://")[2]
+            page = self.paths.get("/" + rest.partition("/")[2].partition("?")[0])
+        return page
 
-    def allowed(self, params: dict[str, str], unix_peer: bool) -> bool:
+    def allowed(self, params: dict[str, str], unix_client: bool) -> bool:
+        """May this client see the pages? ``unix_client``: an HTTP client on a
+        unix socket that forwarded no address of its own."""
         address = params.get("REMOTE_ADDR", "")
-        if not address or (unix_peer and address == UNIX_PEER_ADDR):
+        if unix_client or not address:
             return self.allow_unix
         try:
             ip = ipaddress.ip_address(address.partition("%")[0])
@@ -202,8 +208,12 @@ def _number(value: float) -> str:
 
 
 def _worker_labels(worker: dict[str, Any]) -> dict[str, Any]:
-    return {"slot": worker["slot"], "pid": worker["pid"], "generation": worker["generation"],
-            "state": worker["status"]}  # fmt: skip
+    """A worker's series keep their labels for the worker's life (a label that
+    changed with busy/idle would make a new series each time: rate() breaks)."""
+    return {"slot": worker["slot"], "pid": worker["pid"], "generation": worker["generation"]}
+
+
+WORKER_STATES = ("idle", "busy", "starting", "retiring", "draining")
 
 
 def render_openmetrics(snap: dict[str, Any], summary: dict[str, Any], app: str) -> str:
@@ -303,6 +313,10 @@ def render_openmetrics(snap: dict[str, Any], summary: dict[str, Any], app: str) 
     )  # fmt: skip
     for name, kind, help_text, suffix, key in per_worker:
         family(name, kind, help_text, [(suffix, _worker_labels(w), w[key]) for w in snap["workers"]])
+    family("fcgigate_worker_state", "stateset", "What this worker is doing.", [
+        ("", {**_worker_labels(w), "fcgigate_worker_state": state}, int(w["status"] == state))
+        for w in snap["workers"] for state in WORKER_STATES
+    ])  # fmt: skip
     out.append("# EOF")
     return "\n".join(out) + "\n"
 

@@ -272,7 +272,7 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def apply_forwarded(params: dict[str, str], trusts: Callable[[str], bool]) -> None:
+def apply_forwarded(params: dict[str, str], trusts: Callable[[str], bool]) -> bool:
     """Apply proxy headers from a trusted peer to the CGI params, in place.
 
     ``Forwarded`` (RFC 7239) wins over ``X-Forwarded-For/-Proto/-Host``. The
@@ -280,7 +280,7 @@ def apply_forwarded(params: dict[str, str], trusts: Callable[[str], bool]) -> No
     (the entry our own peer added) and skipping proxies we trust: the first
     untrusted hop is the client. Taking the leftmost entry instead would let
     any client name its own address. The caller has already checked that the
-    peer itself is trusted.
+    peer itself is trusted. Returns whether REMOTE_ADDR now names a forwarded client.
     """
     forwarded = params.get("HTTP_FORWARDED")
     if forwarded:
@@ -312,3 +312,4 @@ def apply_forwarded(params: dict[str, str], trusts: Callable[[str], bool]) -> No
                 params["HTTPS"] = "on"
     if host and not _BAD_VALUE.search(host):
         params["HTTP_HOST"] = host
+    return bool(hops)

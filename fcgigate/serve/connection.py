@@ -36,7 +36,7 @@ class ServedConnection(asyncio.Protocol, ABC):
         self.last_activity = time.monotonic()
         self._closing = False
         self.exchanges: dict[int, Any] = {}  # request id -> serve.runner.Exchange
-        self.unix_peer = False  # an HTTP peer on a unix socket (the status page's `unix`)
+        self.unix_peer = False  # an HTTP peer on a unix socket (see Exchange.unix_client)
 
     # -- asyncio.Protocol ------------------------------------------------------------
 

@@ -125,12 +125,12 @@ class HTTPProtocol(ServedConnection):
         rid = event.request_id
         params = event.params
         params.update(self.base)
-        if self.trusted:
-            apply_forwarded(params, s.trusts)
+        forwarded = self.trusted and apply_forwarded(params, s.trusts)
         post = self.state.mailbox.post
         expects = rid in self.conn.expect_continue
         body = self.new_body(rid, (lambda: post(self._send_continue, rid)) if expects else None)
         ex = Exchange(self, self.flow, rid, params, body, 0, post)
+        ex.unix_client = self.unix_peer and not forwarded
         self.exchanges[rid] = ex
         self.queue.append(ex)
         self.head_started = None

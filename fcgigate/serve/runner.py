@@ -80,6 +80,7 @@ class Exchange:
         "cpu_started",
         "slow_logged",
         "terminated",
+        "unix_client",
     )
 
     def __init__(
@@ -113,6 +114,7 @@ class Exchange:
         self.cpu_started = 0.0  # the app thread's CPU time when it took the request (if measured)
         self.slow_logged = False  # the slow-request watcher's marks
         self.terminated = False
+        self.unix_client = False  # an HTTP client on a unix socket, no forwarded address (status_allow)
 
     def describe(self) -> str:
         p = self.params
@@ -226,7 +228,7 @@ class Runner:
         if pages is not None and (page := pages.route(ex.params)) is not None:
             # The status and ping pages: answered here, on the loop, even when
             # every app thread is busy; not counted as the app's requests.
-            if not pages.allowed(ex.params, ex.channel.unix_peer):
+            if not pages.allowed(ex.params, ex.unix_client):
                 page = pages.forbidden
             self._run_inline(ex, page)
             return
