@@ -22,6 +22,7 @@ from fcgigate.daemon import PrivilegeError, read_pid, resolve_account
 from fcgigate.master import Master, check_app
 from fcgigate.status import Scoreboard
 from fcgigate.statuspage import render_text, summarize
+from fcgigate.tls import TLSError, server_context, uses_tls
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if check:
         try:
             resolve_account(config.user, config.group)
-        except PrivilegeError as exc:
+            if uses_tls(config):
+                server_context(config)
+        except (PrivilegeError, TLSError) as exc:
             print(f"fcgigate: {where}: {exc}", file=sys.stderr)
             print(f"fcgigate: configuration file {where} test failed", file=sys.stderr)
             return 1

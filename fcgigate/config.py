@@ -385,7 +385,9 @@ class BindAddress:
 
 
 _HOSTNAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
-_KNOWN_SCHEMES = {"fastcgi": "tcp", "fastcgi+unix": "unix", "http": "tcp", "http+unix": "unix"}
+_KNOWN_SCHEMES = {
+    "fastcgi": "tcp", "fastcgi+unix": "unix", "http": "tcp", "http+unix": "unix", "https": "tcp",
+}  # fmt: skip
 
 
 def parse_bind_url(url: str) -> BindAddress:
@@ -399,7 +401,7 @@ def parse_bind_url(url: str) -> BindAddress:
     if not sep:
         raise bad("missing scheme, write e.g. fastcgi://127.0.0.1:9000 or fastcgi+unix:///run/fcgigate.sock")
     if scheme not in _KNOWN_SCHEMES:
-        raise bad(f"unknown scheme {scheme!r} (expected fastcgi, fastcgi+unix, http or http+unix)")
+        raise bad(f"unknown scheme {scheme!r} (expected fastcgi, fastcgi+unix, http, http+unix or https)")
     protocol = scheme.partition("+")[0]
     if _KNOWN_SCHEMES[scheme] == "unix":
         if not rest:
@@ -628,7 +630,8 @@ SETTINGS: tuple[Setting, ...] = (
         `fastcgi://127.0.0.1:9000` is a TCP listener (write `fastcgi://[::1]:9000` for IPv6;
         port 0 asks the kernel for a free port). `fastcgi+unix:///run/fcgigate.sock` is a unix
         socket; its path must be absolute. `http://127.0.0.1:8000` and `http+unix:///run/web.sock`
-        serve HTTP/1.1 (see docs/http.md), for health checks or without a web server in front.""",
+        serve HTTP/1.1 (see docs/http.md), for health checks or without a web server in front;
+        `https://0.0.0.0:8443` serves it over TLS (`certfile`, `keyfile`: docs/tls.md).""",
     ),
     Setting(
         name="backlog",
@@ -1030,6 +1033,68 @@ SETTINGS: tuple[Setting, ...] = (
         Seconds an idle HTTP keep-alive connection waits for its next request; 0 disables keep-alive.
         FastCGI connections use `idle_timeout` instead.""",
     ),
+    # TLS
+    Setting(
+        name="certfile",
+        section="TLS",
+        kind="path",
+        default=None,
+        validator=as_optional(as_path),
+        help="""\
+        The certificate chain (PEM) of `https://` listeners: the server's certificate, then intermediates.
+        Read by each worker as it starts, so a reload (HUP) picks up a renewed certificate while
+        connections in progress go on. A file that cannot be read, or a key that does not match, is
+        an error at start and in `fcgigate check`, naming the file.""",
+    ),
+    Setting(
+        name="keyfile",
+        section="TLS",
+        kind="path",
+        default=None,
+        validator=as_optional(as_path),
+        help="""\
+        The private key (PEM) of `certfile`; not needed when `certfile` holds the key too.""",
+    ),
+    Setting(
+        name="ca_certs",
+        section="TLS",
+        kind="path",
+        default=None,
+        validator=as_optional(as_path),
+        help="""\
+        CA certificates (PEM) that client certificates must be signed by (with `verify_client`).""",
+    ),
+    Setting(
+        name="verify_client",
+        section="TLS",
+        kind="bool",
+        default=False,
+        validator=as_bool,
+        help="""\
+        Mutual TLS: refuse clients without a certificate signed by `ca_certs`.
+        The app finds the client's certificate subject in `SSL_CLIENT_S_DN` and its verification in
+        `SSL_CLIENT_VERIFY`.""",
+    ),
+    Setting(
+        name="tls_min_version",
+        section="TLS",
+        kind="choice",
+        default="1.2",
+        validator=as_choice("1.2", "1.3"),
+        help="""\
+        The oldest TLS version `https://` listeners accept.""",
+        metavar="VERSION",
+    ),
+    Setting(
+        name="ciphers",
+        section="TLS",
+        kind="str",
+        default="",
+        validator=as_header_value,
+        help="""\
+        OpenSSL cipher list for TLS 1.2 (`ECDHE+AESGCM:ECDHE+CHACHA20`); empty: OpenSSL's defaults.
+        TLS 1.3's suites are not configurable here (OpenSSL's are good).""",
+    ),
     # Status
     Setting(
         name="status_path",
@@ -1204,6 +1269,12 @@ class Config:
     header_timeout: float
     body_timeout: float
     keepalive_timeout: float
+    certfile: str | None
+    keyfile: str | None
+    ca_certs: str | None
+    verify_client: bool
+    tls_min_version: str
+    ciphers: str
     status_path: str
     ping_path: str
     status_allow: tuple[str, ...]

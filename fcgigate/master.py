@@ -39,7 +39,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fcgigate import logs, sockets
+from fcgigate import logs, sockets, tls
 from fcgigate.config import ConfigError, load_config
 from fcgigate.daemon import (
     AlreadyRunning,
@@ -161,10 +161,12 @@ class Master:
             # PID n" or "no such user" say more than what binding would report.
             account = resolve_account(cfg.user, cfg.group)
             check_privileges(account, cfg.allow_root)
+            if tls.uses_tls(cfg):
+                tls.server_context(cfg)  # a bad certificate or key: said now, naming the file
             if cfg.pidfile:
                 PidFile(cfg.pidfile).check()
             self.listeners = self.bind(cfg)
-        except (AlreadyRunning, PidFileError, PrivilegeError) as exc:
+        except (AlreadyRunning, PidFileError, PrivilegeError, tls.TLSError) as exc:
             error_log.error("%s", exc)
             self.tell_terminal(exc)
             return EXIT_BIND_ERROR
@@ -442,8 +444,10 @@ class Master:
             sd_notify("RELOADING=1", monotonic_usec(), "STATUS=reloading")
         try:
             new = load_config(self.config.path, self.cli_overrides)
+            if tls.uses_tls(new):
+                tls.server_context(new)  # renewed certificates: refuse the reload if they are bad
             listeners = self.rebind(new)
-        except (ConfigError, sockets.BindError) as exc:
+        except (ConfigError, sockets.BindError, tls.TLSError) as exc:
             error_log.error("reload refused, the running configuration stays: %s", exc)
             if self.announced:
                 sd_notify("READY=1", f"STATUS=reload refused: {exc}")

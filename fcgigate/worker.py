@@ -36,6 +36,7 @@ from fcgigate.serve.runner import Runner
 from fcgigate.serve.state import ServerState, ServeSettings
 from fcgigate.status import DRAINING, READY, RETIRING
 from fcgigate.statuspage import StatusPages
+from fcgigate.tls import server_context, uses_tls
 
 error_log = logging.getLogger("fcgigate.error")
 
@@ -136,8 +137,12 @@ class Acceptor:
         factory: Any,
         url: str,
         has_capacity: Any = None,
+        ssl_context: Any = None,
+        handshake_timeout: float = 10.0,
     ) -> None:
         self.loop = loop
+        self.ssl_context = ssl_context  # https:// listeners: TLS, the handshake within handshake_timeout
+        self.handshake_timeout = handshake_timeout
         self.sock = sock
         self.factory = factory
         self.url = url
@@ -178,22 +183,21 @@ class Acceptor:
                 error_log.debug("accept on %s: %s", self.url, exc)
                 continue
             conn.setblocking(False)
-            # Counted as pending until asyncio makes its protocol, which then
-            # counts among the worker's connections (never both at once).
+            # Counted as pending until the connection is set up (for TLS: until
+            # the handshake is done, which is when our protocol's
+            # connection_made runs), so that a draining worker waits for it
+            # instead of exiting under a handshake in progress.
             self.pending += 1
-            made: list[bool] = []
+            if self.ssl_context is None:
+                connecting = self.loop.connect_accepted_socket(self.factory, conn)
+            else:
+                connecting = self.loop.connect_accepted_socket(
+                    self.factory, conn, ssl=self.ssl_context, ssl_handshake_timeout=self.handshake_timeout
+                )
+            self.loop.create_task(connecting).add_done_callback(self._connected)
 
-            def factory(made: list[bool] = made) -> Any:
-                made.append(True)
-                self.pending -= 1
-                return self.factory()
-
-            task = self.loop.create_task(self.loop.connect_accepted_socket(factory, conn))
-            task.add_done_callback(lambda task, made=made: self._connected(task, made))
-
-    def _connected(self, task: asyncio.Task, made: list[bool]) -> None:
-        if not made:
-            self.pending -= 1
+    def _connected(self, task: asyncio.Task) -> None:
+        self.pending -= 1
         if not task.cancelled() and task.exception() is not None:
             error_log.debug("setting up a connection on %s failed: %s", self.url, task.exception())
             self.on_slot_freed()
@@ -310,10 +314,13 @@ class Worker:
             # runs in the middle of the app's code, with its frame.
             signal.signal(signal.SIGUSR2, self._inline_slow_request)
         state.on_connection_closed = self._connection_closed
+        # Read now, in this worker: a reload's new workers read renewed files.
+        context = server_context(cfg) if uses_tls(cfg) else None
         for sock, url in self.listeners:
             protocol = HTTPProtocol if url.startswith("http") else FastCGIProtocol
             factory = lambda url=url, protocol=protocol: protocol(state, url)  # noqa: E731
-            acceptor = Acceptor(loop, sock, factory, url, self._has_capacity)
+            tls = context if url.startswith("https://") else None
+            acceptor = Acceptor(loop, sock, factory, url, self._has_capacity, tls, cfg.header_timeout)
             acceptor.on_slot_freed = self._connection_closed
             acceptor.start()
             self.acceptors.append(acceptor)

@@ -25,6 +25,7 @@ import asyncio
 import logging
 import time
 from collections import deque
+from typing import Any
 
 from fcgigate.buffers import BodyTooLarge
 from fcgigate.protocols.events import (
@@ -66,6 +67,9 @@ class HTTPProtocol(ServedConnection):
         peer = transport.get_extra_info("peername")
         local = transport.get_extra_info("sockname")
         base = {"REQUEST_SCHEME": "http"}
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            base.update(tls_environ(ssl_object))
         if isinstance(peer, tuple):
             base["REMOTE_ADDR"], base["REMOTE_PORT"] = peer[0], str(peer[1])
             base["SERVER_NAME"], base["SERVER_PORT"] = local[0], str(local[1])
@@ -317,3 +321,28 @@ class HTTPProtocol(ServedConnection):
         if not self.queue and not self._closing and now - self.last_activity >= idle_timeout:
             self._closing = True
             self.transport.close()
+
+
+_DN_NAMES = {
+    "commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
+    "stateOrProvinceName": "ST", "localityName": "L",
+}  # fmt: skip
+
+
+def tls_environ(ssl_object: Any) -> dict[str, str]:
+    """What a TLS connection tells the app, with mod_ssl's names: HTTPS (so
+    wsgi.url_scheme is https), the protocol and cipher, and the client
+    certificate's subject when one was sent (mutual TLS)."""
+    found = {"REQUEST_SCHEME": "https", "HTTPS": "on", "SSL_PROTOCOL": ssl_object.version() or ""}
+    cipher = ssl_object.cipher()
+    if cipher:
+        found["SSL_CIPHER"] = cipher[0]
+    peer = ssl_object.getpeercert()
+    if peer:
+        found["SSL_CLIENT_S_DN"] = ",".join(
+            f"{_DN_NAMES.get(k, k)}={v}" for rdn in peer.get("subject", ()) for k, v in rdn
+        )
+        found["SSL_CLIENT_VERIFY"] = "SUCCESS"
+    else:
+        found["SSL_CLIENT_VERIFY"] = "NONE"
+    return found

@@ -82,8 +82,8 @@ def short_socket_dir() -> Path:
 def can_connect(address: Any, timeout: float = 0.5) -> bool:
     """True if something accepts connections at ``address`` (a tuple, a path or a
     bind URL of either protocol: only the address matters here)."""
-    if isinstance(address, str) and address.startswith(("http://", "http+unix://")):
-        address = "fastcgi" + address[len("http") :]
+    if isinstance(address, str) and address.startswith(("http://", "http+unix://", "https://")):
+        address = "fastcgi" + address[len("https" if address.startswith("https") else "http") :]
     family, sockaddr = parse_address(address)
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)

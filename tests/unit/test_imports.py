@@ -30,6 +30,7 @@ ALLOWED = {
     "fcgigate.sockets": set(),
     "fcgigate.status": set(),
     "fcgigate.daemon": set(),
+    "fcgigate.tls": set(),
     "fcgigate.loops": set(),
     "fcgigate.demo": set(),
     "fcgigate.wsgi": {"fcgigate.protocols.events", "fcgigate.protocols.errors", "fcgigate.buffers"},
@@ -54,15 +55,15 @@ ALLOWED = {
     "fcgigate.worker": {
         "fcgigate.loops", "fcgigate.protocols.fastcgi", "fcgigate.protocols.http", "fcgigate.serve.fastcgi",
         "fcgigate.serve.http", "fcgigate.serve.runner", "fcgigate.daemon", "fcgigate.status",
-        "fcgigate.serve.state", "fcgigate.logs", "fcgigate.config", "fcgigate.statuspage",
+        "fcgigate.serve.state", "fcgigate.logs", "fcgigate.config", "fcgigate.statuspage", "fcgigate.tls",
     },
     "fcgigate.master": {
         "fcgigate.sockets", "fcgigate.worker", "fcgigate.logs", "fcgigate.config", "fcgigate.daemon",
-        "fcgigate.status",
+        "fcgigate.status", "fcgigate.tls",
     },
     "fcgigate.cli": {
         "fcgigate.config", "fcgigate.master", "fcgigate.logs", "fcgigate.daemon", "fcgigate.status",
-        "fcgigate.statuspage",
+        "fcgigate.statuspage", "fcgigate.tls",
     },
 }  # fmt: skip
 
