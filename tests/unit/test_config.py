@@ -565,7 +565,8 @@ def test_defaults() -> None:
         "http_max_headers": 100, "http_max_header_size": 65536, "header_timeout": 10.0,
         "body_timeout": 30.0, "keepalive_timeout": 5.0,
         "certfile": None, "keyfile": None, "ca_certs": None, "verify_client": False,
-        "tls_min_version": "1.2", "ciphers": "", "status_path": "/fcgigate/status", "ping_path": "/fcgigate/ping",
+        "tls_min_version": "1.2", "ciphers": "",
+        "status_path": "/fcgigate/status", "ping_path": "/fcgigate/ping",
         "status_allow": ("127.0.0.1/32", "::1/128", "unix"), "slow_request_timeout": 10.0,
         "request_terminate_timeout": 50.0, "error_log": "-", "access_log": "",
         "access_log_format": '{remote_addr} - {remote_user} [{time_local}] "{request}" {status} {bytes} '
