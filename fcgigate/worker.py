@@ -197,10 +197,13 @@ class Acceptor:
             self.loop.create_task(connecting).add_done_callback(self._connected)
 
     def _connected(self, task: asyncio.Task) -> None:
+        # Between connection_made and here a connection is counted twice
+        # (pending, and among the worker's connections): the capacity check
+        # may have stopped accepting meanwhile, so look again now.
         self.pending -= 1
         if not task.cancelled() and task.exception() is not None:
             error_log.debug("setting up a connection on %s failed: %s", self.url, task.exception())
-            self.on_slot_freed()
+        self.on_slot_freed()
 
 
 _early_reopen: list[int] = []  # SIGUSR1 received while booting, before the loop's handler
