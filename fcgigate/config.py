@@ -236,6 +236,14 @@ def as_page_path(value: str) -> str:
     return text
 
 
+def as_rotate_when(value: str) -> str:
+    """Empty (no time-based rotation), `hourly`, `daily` or `midnight`."""
+    text = str(value).strip().lower()
+    if text not in ("", "hourly", "daily", "midnight"):
+        raise _expected("hourly, daily, midnight, or empty", value)
+    return text
+
+
 def as_header_value(value: str) -> str:
     """Text without control characters (it goes into a response header); empty for none."""
     if not isinstance(value, str) or re.search(r"[\x00-\x1f\x7f]", value):
@@ -1204,6 +1212,39 @@ SETTINGS: tuple[Setting, ...] = (
         cpu_us (CPU time of the app's thread for this request).""",
     ),
     Setting(
+        name="log_rotate_size",
+        section="Logging",
+        kind="size",
+        default=0,
+        validator=as_size,
+        help="""\
+        Rotate the log files when one reaches this size (checked once a second); 0: not by size.
+        Built-in rotation, for hosts without logrotate: only the master rotates (access.log becomes
+        access.log.1, older files shift up to `log_rotate_keep`), then every worker reopens, as
+        SIGUSR1 makes them; the master rotates again only once all have. No line is lost or split,
+        and none is written to a removed file. Applies to `error_log` and `access_log` files.""",
+    ),
+    Setting(
+        name="log_rotate_when",
+        section="Logging",
+        kind="choice",
+        default="",
+        validator=as_rotate_when,
+        help="""\
+        Rotate the log files at this time: `hourly`, `midnight` (local), `daily` (every 24 h from the
+        start); empty: not by time. Combines with `log_rotate_size`.""",
+        metavar="WHEN",
+    ),
+    Setting(
+        name="log_rotate_keep",
+        section="Logging",
+        kind="int",
+        default=7,
+        validator=as_int(minimum=1),
+        help="""\
+        How many rotated files of each log to keep (`.1` is the newest); older ones are removed.""",
+    ),
+    Setting(
         name="log_level",
         section="Logging",
         kind="choice",
@@ -1283,6 +1324,9 @@ class Config:
     error_log: str | SyslogTarget
     access_log: str | SyslogTarget
     access_log_format: str
+    log_rotate_size: int
+    log_rotate_when: str
+    log_rotate_keep: int
     log_level: str
 
     path: str | None  # the INI file read, if any

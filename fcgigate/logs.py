@@ -178,12 +178,14 @@ class AccessLog:
         self.lines: list[str] = []
         self._file = self._open()
 
-    def _open(self):  # noqa: ANN202 - a text stream, or a syslog writer
+    def _open(self):  # noqa: ANN202 - a stream, or a syslog writer
         if is_syslog(self.target):
             return _SyslogWriter(self.target)
         if self.target == "-":
             return sys.stdout
-        return open(self.target, "a", encoding="utf-8", errors="replace")  # noqa: SIM115 - held for life
+        # Unbuffered bytes: each flush is one write(2) of whole lines on an
+        # O_APPEND file, so lines of several workers never interleave mid-line.
+        return _AppendFile(self.target)
 
     def log(self, fields: dict) -> bool:
         """Buffer a line; True when it is the first since the last flush."""
@@ -221,6 +223,96 @@ class AccessLog:
         self.flush()
         if self.target != "-":
             self._file.close()
+
+
+class _AppendFile:
+    """A log file opened for appending; ``write`` is one system call of whole lines."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+
+    def write(self, text: str) -> None:
+        data = text.encode("utf-8", "replace")
+        while data:  # a regular file takes it all at once; a full disk raises
+            data = data[os.write(self.fd, data) :]
+
+    def flush(self) -> None:
+        return
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class Rotation:
+    """Built-in log rotation (``log_rotate_size``, ``log_rotate_when``,
+    ``log_rotate_keep``), for hosts without logrotate. Only the master rotates:
+    it renames each file to ``.1`` (older ones to ``.2`` ..., the oldest beyond
+    ``keep`` removed), reopens its own, and tells the workers to reopen theirs,
+    as SIGUSR1 does. It rotates again only once every worker has reopened
+    (the caller checks that), so a file is never removed while a worker still
+    writes to it, and no line is lost.
+    """
+
+    def __init__(self, paths: list[str], size: int, when: str, keep: int, now: float | None = None) -> None:
+        self.paths = paths
+        self.size = size
+        self.when = when
+        self.keep = keep
+        self.next_at = next_boundary(when, time.time() if now is None else now)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.paths) and bool(self.size or self.when)
+
+    def due(self, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        if self.when and now >= self.next_at:
+            return True
+        if self.size:
+            for path in self.paths:
+                try:
+                    if os.stat(path).st_size >= self.size:
+                        return True
+                except OSError:
+                    continue
+        return False
+
+    def rotate(self, now: float | None = None) -> list[str]:
+        """Shift every file; returns the problems met (one line each)."""
+        now = time.time() if now is None else now
+        self.next_at = next_boundary(self.when, now)
+        problems = []
+        for path in self.paths:
+            try:
+                if not os.path.exists(path) or os.stat(path).st_size == 0:
+                    continue
+                for n in range(self.keep, 0, -1):
+                    older = f"{path}.{n}"
+                    if n == self.keep:
+                        if os.path.exists(older):
+                            os.unlink(older)
+                    elif os.path.exists(older):
+                        os.replace(older, f"{path}.{n + 1}")
+                os.replace(path, f"{path}.1")
+            except OSError as exc:
+                problems.append(f"rotating {path}: {exc}")
+        return problems
+
+
+def next_boundary(when: str, now: float) -> float:
+    """When the next time-based rotation is due (local time); inf for none."""
+    if not when:
+        return float("inf")
+    if when == "daily":
+        return now + 86400.0
+    local = time.localtime(now)
+    if when == "hourly":
+        start = time.mktime((*local[:4], 0, 0, 0, 0, -1))
+        return start + 3600.0
+    # midnight: the start of the next local day (mktime normalises day + 1)
+    return time.mktime((local.tm_year, local.tm_mon, local.tm_mday + 1, 0, 0, 0, 0, 0, -1))
 
 
 class _SyslogWriter:

@@ -141,6 +141,8 @@ class Master:
         self.upgraded_child: int | None = None
         self.reloads = 0
         self.started = time.time()
+        self.rotation: logs.Rotation | None = None
+        self.last_rotation = 0.0  # monotonic; workers that reopened since may rotate again
         self._pipe: tuple[int, int] | None = None
         self.exit_code = EXIT_OK
         self.pid = os.getpid()
@@ -193,6 +195,7 @@ class Master:
                     self.exit_code = EXIT_BOOT_FAILURE
                     return self.exit_code
             self.watchdog = watchdog_interval()
+            self.rotation = self.make_rotation(cfg)
             # Room for every worker, a full new generation during a reload,
             # and workers added with TTIN.
             self.scoreboard = Scoreboard(max(64, 4 * self.num_workers))
@@ -364,6 +367,7 @@ class Master:
             self.murder_workers()
             self.manage_workers()
             self.sample_listen_queues()
+            self.rotate_logs()
 
     def ping_watchdog(self) -> float:
         """WATCHDOG=1 every half ``WatchdogSec``: the master's loop still turns.
@@ -377,6 +381,29 @@ class Master:
     def notify_status(self, *lines: str) -> None:
         sd_notify(*lines, f"STATUS={self.num_workers} workers serving {self.config.app} (generation "
                           f"{self.generation})")  # fmt: skip
+
+    @staticmethod
+    def make_rotation(cfg: Any) -> logs.Rotation | None:
+        paths = [target for target in (cfg.error_log, cfg.access_log) if logs.is_file(target)]
+        rotation = logs.Rotation(paths, cfg.log_rotate_size, cfg.log_rotate_when, cfg.log_rotate_keep)
+        return rotation if rotation.enabled else None
+
+    def rotate_logs(self) -> None:
+        """Built-in rotation: when due, and only once every worker has reopened
+        its files since the last one (a file is never removed under a writer)."""
+        rotation = self.rotation
+        if rotation is None or self.stopping or not rotation.due():
+            return
+        for info in self.workers.values():
+            if info.slot.read()["logs_opened"] < self.last_rotation:
+                return  # a worker still writes to the previous file: wait for it
+        problems = rotation.rotate()
+        self.last_rotation = time.monotonic()
+        logs.reopen()
+        for problem in problems:
+            error_log.error("master: %s", problem)
+        error_log.info("master: rotated %s", ", ".join(rotation.paths))
+        self.signal_workers(signal.SIGUSR1)
 
     def sample_listen_queues(self) -> None:
         """Each listener's accept queue, for the status page (once a wake-up:
@@ -469,6 +496,7 @@ class Master:
             )
         self.spawn_generation()
         self.reloading = self.announced
+        self.rotation = self.make_rotation(new)
         self.reloads += 1
         self.scoreboard.set_master(os.getpid(), self.generation, self.reloads)
 

@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 MEMFD_NAME = "fcgigate-scoreboard"
-MAGIC = b"FCGS0001"
+MAGIC = b"FCGS0002"  # the layout's version: fcgigate status reads only its own
 
 FREE, BOOTING, READY, RETIRING, DRAINING = range(5)
 STATE_NAMES = ("free", "starting", "idle", "retiring", "draining")  # READY is idle or busy
@@ -52,15 +52,17 @@ _SLOTS_AT = _HEAD.size + MAX_LISTENERS * _LISTENER.size
 #   pid, generation, state, protocol of the current request, heartbeat
 #   (CLOCK_MONOTONIC: comparable across processes on Linux), start (wall
 #   clock), accepted connections, open connections, requests in progress,
-#   CPU seconds, RSS bytes | requests served, start of the current request
-#   (monotonic; 0: none), "METHOD URI", client address.
-SLOT = struct.Struct("=iIBB2xddQIIdQ" + "Qd160s48s")
+#   CPU seconds, RSS bytes, when it last (re)opened its log files (monotonic:
+#   the master's built-in rotation waits for it) | requests served, start of
+#   the current request (monotonic; 0: none), "METHOD URI", client address.
+SLOT = struct.Struct("=iIBB2xddQIIdQd" + "Qd160s48s")
 _PROTOCOL = struct.calcsize("=iIB")
 _HEARTBEAT = struct.calcsize("=iIBB2x")
 _ACCEPTED = _HEARTBEAT + 16
 _OPEN = _ACCEPTED + 8
 _USAGE = _OPEN + 8
-_REQUESTS = _USAGE + 16
+_LOGS = _USAGE + 16
+_REQUESTS = _LOGS + 8
 _CURRENT = _REQUESTS + 8
 _STATE = struct.calcsize("=iI")
 _COUNTS = struct.Struct("=II")
@@ -82,14 +84,16 @@ class Slot:
     def claim(self, pid: int, generation: int) -> None:
         SLOT.pack_into(
             self._buf, self._offset, pid, generation, BOOTING, 0, time.monotonic(), time.time(),
-            0, 0, 0, 0.0, 0, 0, 0.0, b"", b"",
+            0, 0, 0, 0.0, 0, 0.0, 0, 0.0, b"", b"",
         )  # fmt: skip
 
     def set_pid(self, pid: int) -> None:
         struct.pack_into("=i", self._buf, self._offset, pid)
 
     def free(self) -> None:
-        SLOT.pack_into(self._buf, self._offset, 0, 0, FREE, 0, 0.0, 0.0, 0, 0, 0, 0.0, 0, 0, 0.0, b"", b"")
+        SLOT.pack_into(
+            self._buf, self._offset, 0, 0, FREE, 0, 0.0, 0.0, 0, 0, 0, 0.0, 0, 0.0, 0, 0.0, b"", b""
+        )
 
     # -- the worker, about itself
     def set_state(self, state: int) -> None:
@@ -107,6 +111,10 @@ class Slot:
 
     def usage(self, cpu_seconds: float, rss_bytes: int) -> None:
         _USAGE_FIELDS.pack_into(self._buf, self._offset + _USAGE, cpu_seconds, rss_bytes)
+
+    def logs_opened(self) -> None:
+        """This worker has (re)opened its log files: the master may rotate again."""
+        struct.pack_into("=d", self._buf, self._offset + _LOGS, time.monotonic())
 
     def request_started(self, protocol: int, description: str, client: str) -> None:
         """A request starts on an idle worker: counted, and shown as current."""
@@ -137,12 +145,14 @@ class Slot:
 
     # -- anyone
     def read(self) -> dict[str, Any]:
+        fields = SLOT.unpack_from(self._buf, self._offset)
         (pid, generation, state, protocol, heartbeat, started, accepted, open_connections, active, cpu, rss,
-         requests, request_started, request, client) = SLOT.unpack_from(self._buf, self._offset)  # fmt: skip
+         logs_opened, requests, request_started, request, client) = fields  # fmt: skip
         return {
             "pid": pid, "generation": generation, "state": state, "heartbeat": heartbeat,
             "started": started, "accepted": accepted, "open_connections": open_connections,
-            "active": active, "cpu_seconds": cpu, "rss_bytes": rss, "requests": requests,
+            "active": active, "cpu_seconds": cpu, "rss_bytes": rss, "logs_opened": logs_opened,
+            "requests": requests,
             "request_started": request_started,
             "request": request.rstrip(b"\0").decode("latin-1") if request_started else "",
             "client": client.rstrip(b"\0").decode("latin-1") if request_started else "",

@@ -307,6 +307,8 @@ class Worker:
             self.reopen_logs()
         if cfg.access_log:
             state.access_log = AccessLog(cfg.access_log, cfg.access_log_format)
+        if self.slot is not None:
+            self.slot.logs_opened()
             state.measure_cpu = "{cpu_us}" in cfg.access_log_format
         if self.scoreboard is not None and (cfg.status_path or cfg.ping_path):
             state.pages = StatusPages(self.scoreboard, cfg.app or "", cfg.status_path, cfg.ping_path,
@@ -411,6 +413,8 @@ class Worker:
         self.reopen_logs()
         if self.state.access_log is not None:
             self.state.access_log.reopen()
+        if self.slot is not None:
+            self.slot.logs_opened()
 
     def _retire(self, reason: str = "max_requests") -> None:
         """max_requests reached (called as the request that reaches it starts),

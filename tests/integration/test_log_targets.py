@@ -36,6 +36,8 @@ from typing import Any
 
 import pytest
 
+from fcgigate import logs
+from fcgigate.config import parse_syslog
 from tests.support.daemon import REPO_ROOT, Daemon, clean_environ, free_port
 
 pytestmark = pytest.mark.integration
@@ -450,3 +452,16 @@ def test_a_malformed_syslog_target_is_a_config_error(
         assert len(lines) == 1, (command, result.stderr)
         assert f"setting '{setting}'" in lines[0] and why in lines[0], lines[0]
         assert "Traceback" not in result.stderr, result.stderr
+
+
+def test_syslog_datagrams_have_no_nul_terminator(tmp_path: Path) -> None:
+    path = str(tmp_path / "log.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(path)
+        server.settimeout(5)
+        access = logs.AccessLog(parse_syslog(f"syslog:server=unix:{path},tag=t,facility=local7"), "{n}")
+        access.log({"n": "hello"})
+        access.flush()
+        data = server.recv(4096)
+        access.close()
+    assert data.startswith(b"<190>t[") and data.endswith(b"]: hello"), data

@@ -105,6 +105,9 @@ EXAMPLES: dict[str, tuple[tuple[str, str, str], str, str]] = {
         "{nope}",
         "unknown field {nope}",
     ),
+    "log_rotate_size": (("1m", "100k", "10g"), "-1", "a size like"),
+    "log_rotate_when": (("hourly", "daily", "MIDNIGHT"), "weekly", "hourly, daily, midnight, or empty"),
+    "log_rotate_keep": (("1", "30", "365"), "0", "an integer >= 1"),
     "log_level": (("debug", "warning", "critical"), "verbose", "one of debug, info"),
 }
 BAD = [name for name in EXAMPLES if name != "pythonpath"]  # any text is a list of paths
@@ -571,7 +574,7 @@ def test_defaults() -> None:
         "request_terminate_timeout": 50.0, "error_log": "-", "access_log": "",
         "access_log_format": '{remote_addr} - {remote_user} [{time_local}] "{request}" {status} {bytes} '
         '"{referer}" "{user_agent}"',
-        "log_level": "info",
+        "log_rotate_size": 0, "log_rotate_when": "", "log_rotate_keep": 7, "log_level": "info",
     }  # fmt: skip
     assert cfg.as_dict() == expected
     assert cfg.path is None and {cfg.source(name) for name in expected} == {"default"}

@@ -1,8 +1,11 @@
-"""The log plumbing that needs no daemon: syslog handlers that never stop a worker."""
+"""The log plumbing that needs no daemon: syslog handlers that never stop a worker,
+and the built-in rotation's arithmetic (when it is due, how files shift)."""
 
 from __future__ import annotations
 
 import socket
+import time
+from pathlib import Path
 
 import pytest
 
@@ -28,14 +31,39 @@ def test_an_unresolvable_syslog_host_is_not_fatal(monkeypatch: pytest.MonkeyPatc
     assert "Traceback" not in err
 
 
-def test_syslog_datagrams_have_no_nul_terminator(tmp_path) -> None:
-    path = str(tmp_path / "log.sock")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
-        server.bind(path)
-        server.settimeout(5)
-        access = logs.AccessLog(parse_syslog(f"syslog:server=unix:{path},tag=t,facility=local7"), "{n}")
-        access.log({"n": "hello"})
-        access.flush()
-        data = server.recv(4096)
-        access.close()
-    assert data.startswith(b"<190>t[") and data.endswith(b"]: hello"), data
+def test_next_boundary_is_local_time() -> None:
+    now = time.mktime((2026, 11, 22, 23, 24, 5, 0, 0, -1))
+    assert logs.next_boundary("", now) == float("inf")
+    assert time.localtime(logs.next_boundary("hourly", now))[:5] == (2026, 11, 23, 0, 0)
+    assert time.localtime(logs.next_boundary("midnight", now))[:6] == (2026, 11, 23, 0, 0, 0)
+    last_day = time.mktime((2026, 12, 31, 12, 0, 0, 0, 0, -1))
+    assert time.localtime(logs.next_boundary("midnight", last_day))[:3] == (2027, 1, 1)
+    assert logs.next_boundary("daily", now) == now + 86400
+
+
+def test_rotation_shifts_and_keeps_at_most_keep(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    rotation = logs.Rotation([str(log)], size=10, when="", keep=2)
+    assert not rotation.due()  # no file yet
+    for n in range(4):
+        log.write_text(f"generation {n}\n" * 2)
+        assert rotation.due()
+        assert rotation.rotate() == []
+        assert not log.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["access.log.1", "access.log.2"]
+    assert (tmp_path / "access.log.1").read_text().startswith("generation 3")
+    assert (tmp_path / "access.log.2").read_text().startswith("generation 2")
+    log.write_text("")
+    assert not rotation.due() and rotation.rotate() == [] and log.exists()  # an empty file stays
+
+
+def test_time_rotation_is_due_at_the_boundary(tmp_path: Path) -> None:
+    log = tmp_path / "error.log"
+    log.write_text("x\n")
+    start = time.mktime((2026, 11, 22, 23, 59, 58, 0, 0, -1))
+    rotation = logs.Rotation([str(log)], size=0, when="midnight", keep=3, now=start)
+    assert not rotation.due(now=start + 1)
+    assert rotation.due(now=start + 2)
+    rotation.rotate(now=start + 2)
+    assert (tmp_path / "error.log.1").exists()
+    assert not rotation.due(now=start + 3)  # the next one is tomorrow
