@@ -327,13 +327,15 @@ def test_access_log_wait_app_and_cpu_time(daemon_factory: Start, tmp_path: Path)
     }
     assert len(lines) == 4 and len(fields) == 4, lines
 
+    # Lower bounds and CPU-against-wall relations only: on a loaded machine the
+    # wall times grow, and timing ceilings belong in bench/, not here.
     wait, app, cpu = fields["/sleep?seconds=0.3"]
-    assert 300_000 <= app < 1_000_000 and cpu < 50_000 and wait < 200_000, lines[0]
+    assert 300_000 <= app and cpu < 50_000 and wait <= app, lines[0]
     wait, app, cpu = fields["/burn?seconds=0.3"]
-    assert 300_000 <= cpu <= app + 10_000 and app < 2 * cpu and wait < 200_000, lines[1]
+    assert 300_000 <= cpu <= app + 10_000, lines[1]
     wait, app, cpu = fields["/sleep?seconds=0.6"]
-    assert 600_000 <= app < 1_500_000 and cpu < 50_000 and wait < 200_000, lines
-    # Queued ~0.5 s behind the holder; then the app answered at once.
+    assert 600_000 <= app and cpu < 50_000, lines
+    # Queued ~0.5 s behind the holder (the only thread); its own app time is short.
     wait, app, cpu = fields["/queued"]
-    assert 300_000 <= wait <= queued_took * 1e6 and app < 100_000 and cpu < 50_000, (lines, queued_took)
+    assert 300_000 <= wait <= queued_took * 1e6 and app < wait and cpu < 50_000, (lines, queued_took)
     assert served.daemon.stop() == 0
