@@ -19,8 +19,11 @@ import argparse
 import contextlib
 import datetime
 import json
+import math
 import os
 import platform
+import resource
+import selectors
 import shlex
 import shutil
 import signal
@@ -33,23 +36,44 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.load import Generator, LoadError, find_wrk, write_script
+from bench.load import Generator, Load, LoadError, LoadResult, find_wrk, write_script
 from bench.peers import PEERS, PeerState, ensure
-from bench.scenarios import SCENARIOS, Config, Scenario
-from bench.servers import FASTCGI_PARAMS, REPO_ROOT, StartError, Tools, find_nginx, server_env
+from bench.scenarios import IDLE_MAX_CONNECTIONS, SCENARIOS, Config, Scenario
+from bench.servers import (
+    FASTCGI_PARAMS,
+    REPO_ROOT,
+    Server,
+    StartError,
+    Tools,
+    die_with_parent,
+    find_nginx,
+    server_env,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_PEERS = BENCH_DIR / ".peers"
 DEFAULT_OUT = BENCH_DIR / "results"
 SMOKE_OUT = DEFAULT_OUT / "smoke"
-# Start-up, stop and nginx around each run, for the time estimate.
-RUN_OVERHEAD_S = 1.5
+# Start-up, stop, nginx and wrk's own start around each run, for the time estimate
+# (measured: 1.2 s on average on 2 cores; uWSGI and flup take a second to stop).
+RUN_OVERHEAD_S = 1.2
+# Opening one idle connection (and its request), checking it and closing it, for the
+# estimate (10,000: about 3.5 s on 2 cores).
+IDLE_COST_S = 0.0004
+IDLE_HELPER = BENCH_DIR / "idle.py"
+IDLE_TIMEOUT = 120.0  # opening or checking the idle connections; past it the helper is hung
+# File descriptors the driver keeps for itself besides the connections (wrk's,
+# the idle helper's, the server's listeners, logs and pipes).
+FD_MARGIN = 1024
 
-# mode -> rounds, duration, warm-up, connections
+# mode -> rounds, duration, warm-up, connections, idle connections (where a scenario
+# holds some; its own count otherwise). Scenarios may set their own duration and
+# warm-up per mode (Scenario.timing): the quick run's budget is under 10 minutes.
+# wrk runs whole seconds: a warm-up under a second lasts one.
 MODES = {
-    "quick": (3, 5.0, 1.0, 50),  # make bench: 17 configurations x 3 rounds, about 6.5 minutes
-    "full": (5, 15.0, 2.0, 50),  # make bench FULL=1: about 30 minutes
-    "smoke": (1, 1.0, 0.0, 16),  # CI: fcgigate alone, seconds; asserts no speed
+    "quick": (3, 3.0, 1.0, 50, None),  # make bench: about 9 minutes (the estimate is printed)
+    "full": (5, 15.0, 2.0, 50, None),  # make bench FULL=1: about 55 minutes
+    "smoke": (1, 1.0, 0.0, 16, 100),  # CI: fcgigate alone, about 40 s; asserts no speed
 }
 
 
@@ -70,6 +94,8 @@ class Options:
     warmup: float
     connections: int
     wrk_threads: int
+    idle: int | None  # idle connections for the scenarios that hold some; None: theirs
+    timed: bool  # --duration or --warmup given: they apply to every scenario
     only: list[str]
     out: Path
     peers_dir: Path
@@ -92,9 +118,24 @@ def parse_args(argv: list[str] | None) -> Options:
         help="fcgigate alone, every scenario once for 1 s; exit 1 on any error (CI). Asserts no speed.",
     )
     parser.add_argument("--rounds", type=int, help="interleaved rounds (quick 3, full 5, smoke 1)")
-    parser.add_argument("--duration", type=float, help="seconds of wrk per run (quick 5, full 15, smoke 1)")
-    parser.add_argument("--warmup", type=float, help="seconds of wrk before each measured run (quick 1)")
-    parser.add_argument("--connections", type=int, help="wrk connections (50; smoke 16)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        help="seconds of wrk per run (quick 3, full 15 or a scenario's own, smoke 1), for every scenario",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        help="seconds of wrk before each measured run (quick 1, full 2), for every scenario",
+    )
+    parser.add_argument(
+        "--connections", type=int, help="wrk connections (50; smoke 16), where a scenario sets none"
+    )
+    parser.add_argument(
+        "--idle",
+        type=int,
+        help="idle connections held open in the idle-connection scenario (10000; smoke 100)",
+    )
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (1: the server keeps a core)")
     parser.add_argument(
         "--only",
@@ -117,10 +158,11 @@ def parse_args(argv: list[str] | None) -> Options:
         for scenario in SCENARIOS:
             print(f"{scenario.name}: {scenario.title}")
             for config in scenario.configs:
-                print(f"    {config.name:20} {config.describe}")
+                full = " [FULL only]" if config.full_only else ""
+                print(f"    {config.name:20} {config.describe}{full}")
         raise SystemExit(0)
     name = "smoke" if args.smoke else "full" if args.full else "quick"
-    rounds, duration, warmup, connections = MODES[name]
+    rounds, duration, warmup, connections, idle = MODES[name]
     options = Options(
         mode=name,
         rounds=args.rounds or rounds,
@@ -128,6 +170,8 @@ def parse_args(argv: list[str] | None) -> Options:
         warmup=warmup if args.warmup is None else args.warmup,
         connections=args.connections or connections,
         wrk_threads=args.wrk_threads,
+        idle=args.idle if args.idle is not None else idle,
+        timed=args.duration is not None or args.warmup is not None,
         only=[item.strip() for item in args.only.split(",") if item.strip()],
         out=args.out or (SMOKE_OUT if args.smoke else DEFAULT_OUT),
         peers_dir=args.peers_dir,
@@ -138,12 +182,34 @@ def parse_args(argv: list[str] | None) -> Options:
     )
     if options.rounds < 1 or options.duration <= 0 or options.connections < 1 or options.warmup < 0:
         parser.error("--rounds, --duration and --connections must be positive, --warmup not negative")
+    if options.idle is not None and options.idle < 1:
+        parser.error("--idle must be positive")
     return options
+
+
+def timing(scenario: Scenario, options: Options) -> tuple[float, float]:
+    """(duration, warm-up) of the scenario's runs: --duration and --warmup if given,
+    else the scenario's own for this mode, else the mode's."""
+    if options.timed or options.mode not in scenario.timing:
+        return options.duration, options.warmup
+    return scenario.timing[options.mode]
+
+
+def idle_count(load: Load, options: Options) -> int:
+    """Idle connections a run of ``load`` holds open (0: none)."""
+    if not load.idle:
+        return 0
+    return options.idle if options.idle is not None else load.idle
+
+
+def connections_of(load: Load, options: Options) -> int:
+    return load.connections or options.connections
 
 
 def select(options: Options) -> Plan:
     """The scenarios and configurations to run: ``--only`` names scenarios,
-    configurations or scenario/configuration pairs; smoke keeps fcgigate's."""
+    configurations or scenario/configuration pairs; smoke keeps fcgigate's (all of
+    them); quick leaves out the FULL-only ones unless ``--only`` names them."""
     wanted = set(options.only)
     known = set()
     for scenario in SCENARIOS:
@@ -160,6 +226,12 @@ def select(options: Options) -> Plan:
             for config in scenario.configs
             if not wanted or wanted & {scenario.name, config.name, f"{scenario.name}/{config.name}"}
         ]
+        if options.mode == "quick":
+            configs = [
+                config
+                for config in configs
+                if not config.full_only or wanted & {config.name, f"{scenario.name}/{config.name}"}
+            ]
         if options.mode == "smoke":
             configs = [config for config in configs if config.peer == "fcgigate"]
         if configs:
@@ -250,6 +322,136 @@ def versions(python: str, wrk: str | None, nginx: str | None, peers: dict[str, P
 # -- one run
 
 
+class IdleClients:
+    """bench/idle.py in a child process: ``count`` connections to ``port``, each with
+    one request answered, then held idle until ``check()`` makes one more request on
+    each (they must all still be served) and the helper exits."""
+
+    def __init__(self, port: int, count: int, path: str = "/") -> None:
+        argv = [sys.executable, str(IDLE_HELPER), "127.0.0.1", str(port), str(count), "--path", path]
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=die_with_parent,
+        )
+        self.opened: dict[str, Any] = {}
+
+    def _line(self, mark: str) -> dict[str, Any]:
+        """The helper's next ``mark`` line, within IDLE_TIMEOUT (read in a thread-free
+        way: select on its stdout)."""
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + IDLE_TIMEOUT
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.proc.stdout, selectors.EVENT_READ)
+            while time.monotonic() < deadline:
+                if selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                    line = self.proc.stdout.readline()
+                    if not line:
+                        break
+                    if line.startswith(mark + " "):
+                        return json.loads(line[len(mark) + 1 :])
+        self.proc.kill()
+        self.proc.wait()
+        stderr = self.proc.stderr.read() if self.proc.stderr is not None else ""
+        raise LoadError(f"the idle-connection helper gave no {mark} line:\n{stderr[-2000:]}")
+
+    def wait_open(self) -> dict[str, Any]:
+        self.opened = self._line("IDLE_OPEN")
+        return self.opened
+
+    def check(self) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("check\n")
+        self.proc.stdin.flush()
+        return self._line("IDLE_CHECK")
+
+    def close(self) -> None:
+        """End of file on its stdin: it closes its connections and exits (killed if it
+        has not within 10 s: it may be busy opening them)."""
+        with contextlib.suppress(OSError, ValueError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> IdleClients:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def with_idle(
+    server: Server,
+    generator: Generator,
+    load: Load,
+    script: Path,
+    seconds: float,
+    connections: int,
+    count: int,
+    record: dict[str, Any],
+) -> tuple[LoadResult, dict[str, int]]:
+    """The idle-connection procedure, on one server: wrk alone (the baseline), the
+    server's memory, ``count`` idle connections opened, wrk again beside them, the
+    memory again, then one more request on every idle connection. Returns wrk's
+    result and the memory with the idle connections; ``record`` gets the baseline,
+    the memory per idle connection and the helper's counts (connections that failed
+    to open, were closed or failed their last request count as ``idle`` errors)."""
+    baseline = generator.run(server.url, load, script, seconds, connections)
+    before = server.memory()
+    with IdleClients(server.port, count, load.path) as idle:
+        opened = idle.wait_open()
+        result = generator.run(server.url, load, script, seconds, connections)
+        after = server.memory()
+        checked = idle.check()
+    record["without_idle"] = {
+        "rps": round(baseline.rps, 1),
+        "requests": baseline.requests,
+        "latency_ms": baseline.latency_ms,
+        "errors": baseline.errors,
+        "rss_kib": before.get("rss_kib", 0),
+        "pss_kib": before.get("pss_kib", 0),
+    }
+    record["idle"] = {"requested": count, "open": opened, "check": checked}
+    record["idle_alive"] = checked["alive"]
+    if opened["opened"]:
+        grown = after.get("rss_kib", 0) - before.get("rss_kib", 0)
+        record["rss_per_idle_kib"] = round(grown / opened["opened"], 3)
+        record["pss_per_idle_kib"] = round(
+            (after.get("pss_kib", 0) - before.get("pss_kib", 0)) / opened["opened"], 3
+        )
+    p99_without = baseline.latency_ms["p99"]
+    record["p99_without_idle_ms"] = p99_without
+    if p99_without > 0:
+        record["p99_idle_ratio"] = round(result.latency_ms["p99"] / p99_without, 3)
+    # The baseline's own errors count too: the run is both phases.
+    for kind, number in baseline.errors.items():
+        result.errors[kind] = result.errors.get(kind, 0) + number
+    result.errors["idle"] = count - checked["alive"]
+    return result, after
+
+
+def derived(record: dict[str, Any], scenario: Scenario, config: Config, connections: int) -> None:
+    """Numbers computed from a run's: in-flight (Little's law: req/s x mean latency;
+    in a closed loop it is the connections, less those that waited the whole run),
+    and, for an app that blocks ``block_s``, the limits it is measured against."""
+    rps = record["rps"]
+    in_flight = rps * record["latency_ms"]["mean"] / 1000
+    record["in_flight"] = round(in_flight, 1)
+    record["in_flight_pct"] = round(100 * in_flight / connections, 1)
+    if scenario.block_s:
+        at_once = min(connections, config.concurrency or connections)
+        record["limit_rps"] = round(at_once / scenario.block_s, 1)
+        record["limit_pct"] = round(100 * rps / record["limit_rps"], 1)
+        record["conn_limit_pct"] = round(100 * rps * scenario.block_s / connections, 1)
+
+
 def measure(
     tools: Tools,
     generator: Generator,
@@ -263,30 +465,36 @@ def measure(
     record says what failed), and always stops what it started."""
     record: dict[str, Any] = {"round": round_no, "ok": False}
     workdir.mkdir(parents=True, exist_ok=True)
-    if generator.wrk is None and scenario.load.lua:
-        record["error"] = "this scenario shapes its requests with Lua: it needs wrk"
-        return record
     load = scenario.load
-    connections = load.connections or options.connections
+    connections = connections_of(load, options)
+    seconds, warmup = timing(scenario, options)
+    idle = idle_count(load, options)
     server = None
     try:
         server = config.build(tools, workdir)
         record["startup_s"] = round(server.start(), 3)
         script = write_script(workdir, load)
-        if options.warmup > 0:
-            generator.run(server.url, load.path, script, options.warmup, connections)
+        if warmup > 0:
+            generator.run(server.url, load, script, warmup, connections)
         server.mark()
-        result = generator.run(server.url, load.path, script, options.duration, connections)
+        if idle:
+            # The memory with the idle connections held, not after they closed.
+            result, memory = with_idle(server, generator, load, script, seconds, connections, idle, record)
+        else:
+            result = generator.run(server.url, load, script, seconds, connections)
+            memory = server.memory()
         record.update(result.as_dict())
         record["load_output"] = record.pop("output")
-        record.update(server.memory())
+        record.update(memory)
         record.update(server.facts())
         errors = dict(result.errors)
         errors.update(server.log_errors())
         record["errors"] = errors
         record["errors_total"] = sum(errors.values())
         record["ok"] = result.requests > 0
-        if not record["ok"]:
+        if record["ok"]:
+            derived(record, scenario, config, result.connections or connections)
+        else:
             record["error"] = "no request was answered"
     except (StartError, LoadError, OSError, ValueError) as error:
         record["error"] = str(error)
@@ -306,10 +514,16 @@ def progress(round_no: int, rounds: int, scenario: Scenario, config: Config, rec
     latency = record["latency_ms"]
     errors = record["errors_total"]
     memory = record.get("rss_kib", 0) / 1024
-    return (
+    line = (
         f"{where:52} {record['rps']:>9,.0f} req/s  p50 {latency['p50']:6.2f} ms  p99 {latency['p99']:6.2f} ms"
         f"  errors {errors}  RSS {memory:.1f} MiB"
     )
+    extras = [
+        f"{report.METRICS[name][0]} {report.format_metric(name, record.get(name))}"
+        for name in scenario.columns
+        if record.get(name) is not None
+    ]
+    return line + ("  " + ", ".join(extras) if extras else "")
 
 
 # -- smoke verdict
@@ -399,7 +613,7 @@ def availability(
     return available, peer_states
 
 
-def lay_out(results: dict[str, Any], plan: Plan, available: dict[str, Need]) -> Runnable:
+def lay_out(results: dict[str, Any], plan: Plan, available: dict[str, Need], options: Options) -> Runnable:
     """Add each selected scenario and configuration to ``results`` (an unavailable one
     with its reason) and return the runnable ones, each with the record its runs go to."""
     runnable: Runnable = []
@@ -422,22 +636,101 @@ def lay_out(results: dict[str, Any], plan: Plan, available: dict[str, Need]) -> 
                 entries.append((config, record))
             records.append(record)
         load = scenario.load
-        ratios = [
-            {"label": r.label, "numerator": r.numerator, "denominator": r.denominator, "target": r.target}
-            for r in scenario.ratios
-        ]
+        seconds, warmup = timing(scenario, options)
+        left_out = []
+        if options.mode == "quick":
+            left_out = [
+                config.label for config in scenario.configs if config.full_only and config not in configs
+            ]
         results["scenarios"].append(
             {
                 "name": scenario.name,
                 "title": scenario.title,
-                "load": {"path": load.path, "lua": load.lua, "connections": load.connections},
+                "load": {
+                    "path": load.path,
+                    "method": load.method,
+                    "body_size": load.body_size,
+                    "lua": load.lua,
+                    "connections": connections_of(load, options),
+                    "idle": idle_count(load, options),
+                    "duration_s": seconds,
+                    "warmup_s": warmup,
+                },
+                "block_s": scenario.block_s,
+                "columns": list(scenario.columns),
+                "full_only_left_out": left_out,
                 "configs": records,
-                "ratios": ratios,
+                "ratios": [
+                    {
+                        "label": r.label,
+                        "numerator": r.numerator,
+                        "denominator": r.denominator,
+                        "target": r.target,
+                        "metric": r.metric,
+                        "op": r.op,
+                    }
+                    for r in scenario.ratios
+                ],
+                "checks": [
+                    {"label": c.label, "config": c.config, "metric": c.metric, "target": c.target, "op": c.op}
+                    for c in scenario.checks
+                ],
             }
         )
         if entries:
             runnable.append((scenario, entries))
     return runnable
+
+
+def estimate_s(runnable: Runnable, options: Options) -> float:
+    """Seconds the rounds should take: wrk's time, the warm-up, start and stop, and
+    for the idle-connection scenario its baseline and its idle connections."""
+    total = 0.0
+    for scenario, entries in runnable:
+        seconds, warmup = timing(scenario, options)
+        each = math.ceil(seconds) + (math.ceil(warmup) if warmup > 0 else 0) + RUN_OVERHEAD_S
+        idle = idle_count(scenario.load, options)
+        if idle:
+            each += math.ceil(seconds) + idle * IDLE_COST_S
+        total += each * len(entries)
+    return total * options.rounds
+
+
+def fds_needed(runnable: Runnable, options: Options) -> int:
+    """File descriptors one process may need: the most connections a scenario makes
+    (its idle ones and wrk's), plus a margin."""
+    most = 0
+    for scenario, _ in runnable:
+        most = max(most, idle_count(scenario.load, options) + connections_of(scenario.load, options))
+    return most + FD_MARGIN
+
+
+def raise_nofile(wanted: int) -> dict[str, int]:
+    """Raise RLIMIT_NOFILE to ``wanted`` for the driver and so for what it starts
+    (servers, wrk, the idle helper inherit it): the soft limit up to the hard one,
+    and the hard one too where the driver may (root, up to fs.nr_open). Returns the
+    limits before and after; a shortfall shows as connections that fail to open."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    before = {"soft_before": soft, "hard_before": hard, "wanted": wanted}
+    if soft != resource.RLIM_INFINITY and soft >= wanted:
+        return {**before, "soft": soft, "hard": hard}
+    new_hard = hard
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        ceiling = wanted
+        with contextlib.suppress(OSError, ValueError):
+            ceiling = min(wanted, int(Path("/proc/sys/fs/nr_open").read_text()))
+        new_hard = ceiling
+    new_soft = wanted if new_hard == resource.RLIM_INFINITY else min(wanted, new_hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new_soft, new_hard))
+    except (OSError, ValueError):
+        # Not allowed to raise the hard limit: raise the soft one as far as it goes.
+        with contextlib.suppress(OSError, ValueError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        print(f"bench: RLIMIT_NOFILE is {soft}, below the {wanted} wanted: idle connections may fail")
+    return {**before, "soft": soft, "hard": hard}
 
 
 def run_rounds(
@@ -515,12 +808,17 @@ def main(argv: list[str] | None = None) -> int:
         "scenarios": [],
         "interrupted": False,
     }
-    runnable = lay_out(results, plan, available)
+    runnable = lay_out(results, plan, available, options)
+    for scenario, _ in runnable:
+        held = idle_count(scenario.load, options) + connections_of(scenario.load, options)
+        if held > IDLE_MAX_CONNECTIONS:
+            raise SystemExit(f"bench: {scenario.name}: more than {IDLE_MAX_CONNECTIONS} connections")
     count = sum(len(entries) for _, entries in runnable) * options.rounds
-    minutes = count * (options.duration + options.warmup + RUN_OVERHEAD_S) / 60
+    minutes = estimate_s(runnable, options) / 60
+    results["settings"]["nofile"] = raise_nofile(fds_needed(runnable, options))
     print(
         f"bench: {options.mode} run, {count} runs ({options.rounds} rounds), about {minutes:.1f} min; "
-        f"load by {generator.name}, {options.connections} connections"
+        f"load by {generator.name}, {options.connections} connections where a scenario sets none"
     )
     for scenario in results["scenarios"]:
         for record in scenario["configs"]:

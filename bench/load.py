@@ -4,7 +4,7 @@ scenario completes without errors; its speed means nothing).
 
 Both return a ``LoadResult``: requests, duration, bytes, errors by kind
 (connect, read, write, timeout, status: wrk's counters, status counting
-responses >= 400) and latency in milliseconds (mean, max, p50, p90, p99).
+responses >= 400) and latency in milliseconds (mean, max, p50, p90, p99, p99.9).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class LoadResult:
     bytes: int
     errors: dict[str, int]
     latency_ms: dict[str, float]
+    connections: int = 0  # those it really kept busy (the Python client has at most 16)
     output: str = field(default="", repr=False)
 
     @property
@@ -56,14 +57,36 @@ class LoadResult:
 
 @dataclass(frozen=True)
 class Load:
-    """How a scenario loads each configuration: the request path, and Lua that shapes
-    the requests (``wrk.method``, ``wrk.body``...; the summary callback is added).
-    ``connections`` overrides the run's ``--connections`` (the idle-connection and
-    200-connection scenarios will need it)."""
+    """How a scenario loads each configuration: the request path and method, a request
+    body of ``body_size`` bytes (wrk sends the same body every time), more Lua for wrk
+    if need be (the summary callback is added), ``connections`` (overrides the run's
+    ``--connections``), and ``idle``: connections to open, make one request on, and
+    hold idle while wrk measures (the driver's ``--idle`` overrides it)."""
 
     path: str = "/"
+    method: str = "GET"
+    body_size: int = 0
     lua: str = ""
     connections: int | None = None
+    idle: int = 0
+
+    @property
+    def script(self) -> str:
+        """The Lua that shapes wrk's requests (the summary callback excepted)."""
+        lines = []
+        if self.method != "GET":
+            lines.append(f'wrk.method = "{self.method}"')
+        if self.body_size:
+            # wrk.format adds the Content-Length of wrk.body.
+            lines.append(f'wrk.body = string.rep("x", {self.body_size})')
+            lines.append('wrk.headers["Content-Type"] = "application/octet-stream"')
+        if self.lua:
+            lines.append(self.lua)
+        return "\n".join(lines)
+
+    @property
+    def body(self) -> bytes | None:
+        return b"x" * self.body_size if self.body_size else None
 
 
 def find_wrk() -> str | None:
@@ -81,16 +104,20 @@ class Generator:
     def name(self) -> str:
         return "wrk" if self.wrk is not None else "python"
 
-    def run(self, url: str, path: str, script: Path, seconds: float, connections: int) -> LoadResult:
+    def run(self, url: str, load: Load, script: Path, seconds: float, connections: int) -> LoadResult:
         if self.wrk is not None:
-            return run_wrk(self.wrk, url + path, script, seconds, connections, self.threads)
-        return run_python(url, path, seconds, min(connections, PYTHON_CONNECTIONS))
+            return run_wrk(self.wrk, url + load.path, script, seconds, connections, self.threads)
+        if load.lua:
+            raise LoadError("this scenario shapes its requests with Lua of its own: it needs wrk")
+        return run_python(
+            url, load.path, seconds, min(connections, PYTHON_CONNECTIONS), load.method, load.body
+        )
 
 
 def write_script(directory: Path, load: Load) -> Path:
     """The scenario's Lua followed by the summary callback, as one wrk script."""
     script = directory / "wrk.lua"
-    script.write_text(load.lua + "\n" + SUMMARY_LUA.read_text(encoding="utf-8"), encoding="utf-8")
+    script.write_text(load.script + "\n" + SUMMARY_LUA.read_text(encoding="utf-8"), encoding="utf-8")
     return script
 
 
@@ -139,7 +166,9 @@ def run_wrk(
             "p50": round(data["p50_us"] / 1000, 3),
             "p90": round(data["p90_us"] / 1000, 3),
             "p99": round(data["p99_us"] / 1000, 3),
+            "p999": round(data["p999_us"] / 1000, 3),
         },
+        connections=max(connections, threads),
         output=output.replace(summary, "").strip(),
     )
 
@@ -150,11 +179,13 @@ def _percentile(ordered: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def run_python(url: str, path: str, duration: float, connections: int) -> LoadResult:
-    """A keep-alive GET loop per connection, in threads, for ``duration`` seconds.
+def run_python(
+    url: str, path: str, duration: float, connections: int, method: str = "GET", body: bytes | None = None
+) -> LoadResult:
+    """A keep-alive request loop per connection, in threads, for ``duration`` seconds.
 
     Only for ``--smoke`` without wrk: it checks that answers are 2xx, nothing more.
-    Request bodies (a scenario's Lua) are not supported; no scenario needs them yet."""
+    It sends ``method`` with ``body``; a scenario's own Lua is not supported."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     lock = threading.Lock()
@@ -171,7 +202,7 @@ def run_python(url: str, path: str, duration: float, connections: int) -> LoadRe
         while time.monotonic() < deadline:
             began = time.perf_counter()
             try:
-                conn.request("GET", path)
+                conn.request(method, path, body=body)
                 response = conn.getresponse()
                 size += len(response.read())
             except TimeoutError:
@@ -216,5 +247,7 @@ def run_python(url: str, path: str, duration: float, connections: int) -> LoadRe
             "p50": round(_percentile(ordered, 0.50), 3),
             "p90": round(_percentile(ordered, 0.90), 3),
             "p99": round(_percentile(ordered, 0.99), 3),
+            "p999": round(_percentile(ordered, 0.999), 3),
         },
+        connections=connections,
     )

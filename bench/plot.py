@@ -26,21 +26,45 @@ COLOURS = {"fcgigate": "#1f6fb4", "nginx": "#d9d9d9"}
 PEER_COLOUR = "#8c8c8c"
 
 
-def _ratio_text(ratio: dict[str, Any]) -> str:
-    target = "" if ratio.get("target") is None else f"  (target ≥ {ratio['target']:g}: "
-    if ratio.get("value") is None:
-        return f"{ratio['label']}: not measured"
+OP_TEXT = {">=": "≥", "<=": "≤", "<": "<"}
+
+
+def _ratio_text(item: dict[str, Any], unit: str = "x") -> str:
+    """A ratio's or a check's line: its value, and its target with the verdict."""
+    if item.get("value") is None:
+        return f"{item['label']}: not measured"
     verdict = ""
-    if target:
-        verdict = target + ("reached)" if ratio.get("met") else "NOT reached)")
-    return f"{ratio['label']}: {ratio['value']:.2f}x{verdict}"
+    if item.get("target") is not None:
+        op = OP_TEXT.get(item.get("op", ">="), "≥")
+        verdict = f"  (target {op} {item['target']:g}: " + ("reached)" if item.get("met") else "NOT reached)")
+    value = item["value"]
+    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return f"{item['label']}: {shown}{unit}{verdict}"
+
+
+def _notes(scenario: dict[str, Any]) -> list[str]:
+    """The lines under a panel: its ratios, and those of its checks that have a target."""
+    lines = [_ratio_text(ratio) for ratio in scenario["ratios"] if ratio.get("why") != "not selected"]
+    for check in scenario.get("checks", []):
+        if check.get("target") is not None and check.get("why") != "not selected":
+            unit = "%" if check["metric"].endswith("_pct") else ""
+            lines.append(_ratio_text(check, unit))
+    return lines
+
+
+def _panel_title(scenario: dict[str, Any]) -> str:
+    load = scenario.get("load", {})
+    if "duration_s" not in load:
+        return scenario["title"]
+    more = f", {load['idle']:,} idle" if load.get("idle") else ""
+    return f"{scenario['title']}\nwrk -c{load['connections']}{more}, {load['duration_s']:g} s per round"
 
 
 def draw(results: dict[str, Any], output: Path) -> None:
     scenarios = [s for s in results["scenarios"] if any(c["summary"].get("runs") for c in s["configs"])]
     if not scenarios:
         raise SystemExit("plot.py: no scenario has a measured configuration")
-    heights = [0.5 * len(s["configs"]) + 0.2 * len(s["ratios"]) + 1.2 for s in scenarios]
+    heights = [0.5 * len(s["configs"]) + 0.2 * len(_notes(s)) + 1.4 for s in scenarios]
     figure, axes = plt.subplots(
         len(scenarios),
         1,
@@ -74,19 +98,19 @@ def draw(results: dict[str, Any], output: Path) -> None:
         for position, median, high, text in zip(positions, medians, highs, texts, strict=True):
             axis.text(median + high, position, text, va="center", fontsize=8)
         axis.set_xlim(0, max(medians + [1]) * 1.45)
-        axis.set_title(scenario["title"], fontsize=10, loc="left")
+        axis.set_title(_panel_title(scenario), fontsize=10, loc="left")
         xlabel = "requests per second (median, min-max over rounds)"
-        if scenario["ratios"]:
+        notes = _notes(scenario)
+        if notes:
             # Below the axis, not over the bars: the longest bar reaches the right edge.
-            xlabel += "\n\n" + "\n".join(_ratio_text(ratio) for ratio in scenario["ratios"])
+            xlabel += "\n\n" + "\n".join(notes)
         axis.set_xlabel(xlabel, fontsize=8, loc="left")
         axis.grid(axis="x", alpha=0.3)
     machine = results["machine"]
     settings = results["settings"]
     figure.suptitle(
         f"fcgigate benchmark, {results['started']}: {machine['cpu']}, {machine['cores']} cores; "
-        f"wrk -t{settings['wrk_threads']} -c{settings['connections']}, {settings['rounds']} x "
-        f"{settings['duration_s']:g} s interleaved rounds",
+        f"wrk -t{settings['wrk_threads']}, {settings['rounds']} interleaved rounds",
         fontsize=10,
     )
     figure.get_layout_engine().set(h_pad=0.15)  # air between one panel's ratios and the next title

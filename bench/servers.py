@@ -92,9 +92,10 @@ def server_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """preexec_fn: SIGKILL this child when the driver dies (Linux). The driver starts
-    servers only while it has no other thread, which preexec_fn requires."""
+    servers (and the idle-connection helper) only while it has no other thread, which
+    preexec_fn requires."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
@@ -221,7 +222,7 @@ class Launch:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
     def logs(self) -> str:
