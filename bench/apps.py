@@ -16,7 +16,10 @@ HELLO = b"Hello, World!"
 # several passes, and many FastCGI records (65,535 bytes of content at most).
 BIG = bytes(range(256)) * 256
 
-BODIES = {"hello": HELLO, "big": BIG}
+UPLOAD_CHUNK = 64 * 1024
+
+# What each app answers to GET / (the driver's probe before it measures).
+BODIES = {"hello": HELLO, "big": BIG, "upload": b"0"}
 
 
 def _headers(body: bytes) -> list[tuple[str, str]]:
@@ -37,3 +40,21 @@ def big(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
     """A 64 KiB body in one piece, with a Content-Length: the cost of moving bytes."""
     start_response("200 OK", list(_BIG_HEADERS))
     return [BIG]
+
+
+def upload(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """Read ``wsgi.input`` to its end, 64 KiB at a time, and answer how many bytes came:
+    200 if that is the Content-Length, else 400 (counted as an error: a server that
+    lost or invented body bytes)."""
+    stream = environ["wsgi.input"]
+    size = 0
+    while True:
+        chunk = stream.read(UPLOAD_CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+    expected = (environ.get("CONTENT_LENGTH") or "0").strip()
+    body = str(size).encode("ascii")
+    status = "200 OK" if body == expected.encode("ascii") else "400 Bad Request"
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]

@@ -24,6 +24,7 @@ connections: ``p99_without_idle_ms``, ``p99_idle_ratio``, ``rss_per_idle_kib``,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,9 +202,12 @@ def _count_lines(path: Path) -> int:
 
 # -- the scenarios
 
+# What ``workers = auto`` gives here: one per CPU the process may run on.
+AUTO_WORKERS = len(os.sched_getaffinity(0))
+
 HTTP_HELLO = Scenario(
     name="http-hello",
-    title="Hello world over HTTP, 1 worker",
+    title="Hello world over HTTP, 1 worker (and fcgigate with workers = auto)",
     configs=(
         Config(
             "fcgigate-inline",
@@ -243,12 +247,22 @@ HTTP_HELLO = Scenario(
             http_granian(),
             ("granian",),
         ),
+        Config(
+            "fcgigate-auto",
+            "fcgigate workers=auto",
+            "fcgigate",
+            f"fcgigate, workers=auto ({AUTO_WORKERS} here: one per usable CPU, sharing them with wrk), "
+            "threads=0",
+            http_fcgigate(0, workers="auto"),
+        ),
     ),
     ratios=(
         Ratio("fcgigate inline / granian", "fcgigate-inline", "granian", 1.2),
         Ratio("fcgigate inline / gunicorn sync", "fcgigate-inline", "gunicorn-sync", 8.0),
         Ratio("fcgigate 8 threads / granian", "fcgigate-threads8", "granian", 0.7),
         Ratio("fcgigate 8 threads / gunicorn gthread 8", "fcgigate-threads8", "gunicorn-gthread8"),
+        Ratio("fcgigate workers=auto / 1 worker (inline)", "fcgigate-auto", "fcgigate-inline"),
+        Ratio("fcgigate workers=auto / granian (1 worker)", "fcgigate-auto", "granian"),
     ),
 )
 
@@ -382,6 +396,78 @@ FASTCGI_64K = Scenario(
         Ratio("fcgigate no keep_conn / uWSGI no keep_conn", "fcgigate-nokeep", "uwsgi-nokeep"),
     ),
 )
+
+UPLOAD_1M = Scenario(
+    name="upload-1m",
+    title="A 1 MiB upload (POST; the app reads wsgi.input to its end and answers its length), 1 worker",
+    configs=(
+        Config(
+            "fcgigate-fastcgi",
+            "fcgigate FastCGI keep_conn",
+            "fcgigate",
+            "fcgigate threads=0, bench.apps:upload; nginx fastcgi_keep_conn on + upstream keepalive "
+            "(nginx buffers the body first: client_body_buffer_size 16k, so in a temporary file)",
+            fastcgi_fcgigate(True, app="upload"),
+            ("nginx",),
+        ),
+        Config(
+            "fcgigate-http",
+            "fcgigate HTTP",
+            "fcgigate",
+            "fcgigate threads=0, bench.apps:upload, HTTP direct (inline, the whole body is received "
+            "before the app runs: in memory up to body_memory_limit = 1m)",
+            http_fcgigate(0, app="upload"),
+        ),
+        Config(
+            "fcgigate-http-t32",
+            "fcgigate HTTP 32 threads",
+            "fcgigate",
+            "fcgigate threads=32, bench.apps:upload, HTTP direct (the app thread reads the body as it "
+            "arrives, the socket paused past body_memory_limit)",
+            http_fcgigate(32, app="upload"),
+            full_only=True,
+        ),
+        # uWSGI as it must be deployed: it ignores FCGI_KEEP_CONN and closes every
+        # connection, so nginx's kept connections only add upstream errors (fastcgi-hello).
+        Config(
+            "uwsgi-fastcgi",
+            "uWSGI FastCGI",
+            "uwsgi",
+            "uwsgi --fastcgi-socket, bench.apps:upload; nginx fastcgi_keep_conn off. Its log errors are "
+            "the uploads wrk cuts short when it stops (about one per connection): uWSGI logs a traceback "
+            "for each, fcgigate and gunicorn nothing",
+            fastcgi_peer("uwsgi", False, app="upload"),
+            ("uwsgi", "nginx"),
+        ),
+        Config(
+            "gunicorn-sync",
+            "gunicorn sync",
+            "gunicorn",
+            "gunicorn --workers 1 --worker-class sync, bench.apps:upload, HTTP direct",
+            http_gunicorn("sync", app="upload"),
+            ("gunicorn",),
+        ),
+    ),
+    load=Load(method="POST", body_size=1 << 20),
+    ratios=(
+        Ratio("fcgigate FastCGI keep_conn / uWSGI FastCGI", "fcgigate-fastcgi", "uwsgi-fastcgi"),
+        Ratio("fcgigate HTTP / gunicorn sync", "fcgigate-http", "gunicorn-sync"),
+        Ratio("fcgigate HTTP / fcgigate FastCGI via nginx", "fcgigate-http", "fcgigate-fastcgi"),
+        Ratio("fcgigate HTTP 32 threads / inline", "fcgigate-http-t32", "fcgigate-http"),
+    ),
+    checks=(
+        Check(
+            "fcgigate FastCGI: errors (a wrong length answers 400)",
+            "fcgigate-fastcgi",
+            "errors_total",
+            0,
+            "<=",
+        ),
+        Check("fcgigate HTTP: errors (a wrong length answers 400)", "fcgigate-http", "errors_total", 0, "<="),
+    ),
+    timing={"full": (10.0, 2.0)},
+)
+
 
 # -- many connections
 
@@ -523,6 +609,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     FASTCGI_HELLO,
     FASTCGI_64K,
     ACCESS_LOG,
+    UPLOAD_1M,
     KEEPALIVE_1000,
     IDLE_10K,
 )
