@@ -8,6 +8,7 @@ app answers to GET /, which the driver checks before it measures.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,10 +17,13 @@ HELLO = b"Hello, World!"
 # several passes, and many FastCGI records (65,535 bytes of content at most).
 BIG = bytes(range(256)) * 256
 
+# What the blocking app spends per request, as a database call would: a thread
+# blocked in time.sleep holds no GIL, so T threads can serve T requests at once.
+BLOCK_S = 0.01
 UPLOAD_CHUNK = 64 * 1024
 
 # What each app answers to GET / (the driver's probe before it measures).
-BODIES = {"hello": HELLO, "big": BIG, "upload": b"0"}
+BODIES = {"hello": HELLO, "big": BIG, "sleep10ms": HELLO, "upload": b"0"}
 
 
 def _headers(body: bytes) -> list[tuple[str, str]]:
@@ -40,6 +44,14 @@ def big(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
     """A 64 KiB body in one piece, with a Content-Length: the cost of moving bytes."""
     start_response("200 OK", list(_BIG_HEADERS))
     return [BIG]
+
+
+def sleep10ms(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """Hello world after blocking 10 ms (``time.sleep``, like a database call): the cost
+    of waiting, which threads overlap and an inline event loop cannot."""
+    time.sleep(BLOCK_S)
+    start_response("200 OK", list(_HELLO_HEADERS))
+    return [HELLO]
 
 
 def upload(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import servers
-from bench.apps import BODIES, HELLO
+from bench.apps import BLOCK_S, BODIES, HELLO
 from bench.load import Load
 from bench.servers import Server, Tools
 
@@ -469,6 +469,132 @@ UPLOAD_1M = Scenario(
 )
 
 
+# -- an app that blocks 10 ms per request: the thread pool
+
+# fcgigate's pool sizes to compare, to choose the default of `threads` from; the
+# quick run keeps 32 and 64 and the peers the issue's targets name (gunicorn gthread 4
+# at 50 connections, granian at 200); FULL=1 adds 8 and 128, gunicorn gthread 64, and
+# the other peer at each count.
+THREAD_COUNTS = (8, 32, 64, 128)
+QUICK_THREAD_COUNTS = (32, 64)
+GTHREAD_THREADS = 4  # the issue's reference: gunicorn gthread with 4 threads
+GTHREAD_SAME = 64  # and gthread with as many threads as one of fcgigate's pools
+GRANIAN_BLOCKING_THREADS = 512  # granian's default for WSGI (see http_granian)
+
+
+def _sleep_configs(connections: int) -> tuple[Config, ...]:
+    configs = [
+        Config(
+            f"fcgigate-t{threads}",
+            f"fcgigate {threads} threads",
+            "fcgigate",
+            f"fcgigate workers=1, threads={threads}, bench.apps:sleep10ms",
+            http_fcgigate(threads, app="sleep10ms"),
+            concurrency=threads,
+            full_only=threads not in QUICK_THREAD_COUNTS,
+        )
+        for threads in THREAD_COUNTS
+    ]
+    configs += [
+        Config(
+            f"gunicorn-gthread{GTHREAD_THREADS}",
+            f"gunicorn gthread {GTHREAD_THREADS}",
+            "gunicorn",
+            f"gunicorn --workers 1 --worker-class gthread --threads {GTHREAD_THREADS}, bench.apps:sleep10ms",
+            http_gunicorn("gthread", GTHREAD_THREADS, app="sleep10ms"),
+            ("gunicorn",),
+            concurrency=GTHREAD_THREADS,
+            full_only=connections > 50,
+        ),
+        Config(
+            f"gunicorn-gthread{GTHREAD_SAME}",
+            f"gunicorn gthread {GTHREAD_SAME}",
+            "gunicorn",
+            f"gunicorn --workers 1 --worker-class gthread --threads {GTHREAD_SAME}, bench.apps:sleep10ms",
+            http_gunicorn("gthread", GTHREAD_SAME, app="sleep10ms"),
+            ("gunicorn",),
+            concurrency=GTHREAD_SAME,
+            full_only=True,
+        ),
+        Config(
+            "granian",
+            "granian WSGI",
+            "granian",
+            "granian --interface wsgi --workers 1 --http 1 (512 blocking threads, its WSGI default), "
+            "bench.apps:sleep10ms",
+            http_granian(app="sleep10ms"),
+            ("granian",),
+            concurrency=GRANIAN_BLOCKING_THREADS,
+            full_only=connections <= 50,
+        ),
+    ]
+    return tuple(configs)
+
+
+def _sleep_scenario(connections: int, p99_under_ms: float) -> Scenario:
+    """The 10 ms app at ``connections``: every pool size against its limit, the issue's
+    ratios (50 connections: 10x gunicorn gthread 4; 200: 0.8x granian) and p99."""
+    limit = round(connections / BLOCK_S)
+    ratios: list[Ratio] = []
+    checks: list[Check] = []
+    for threads in THREAD_COUNTS:
+        name = f"fcgigate-t{threads}"
+        if connections <= 50:
+            ratios.append(
+                Ratio(
+                    f"fcgigate {threads} threads / gunicorn gthread {GTHREAD_THREADS}",
+                    name,
+                    f"gunicorn-gthread{GTHREAD_THREADS}",
+                    10.0,
+                )
+            )
+            checks.append(
+                Check(
+                    f"fcgigate {threads} threads: share of the {limit:,} req/s limit",
+                    name,
+                    "conn_limit_pct",
+                    95.0,
+                )
+            )
+        else:
+            ratios.append(Ratio(f"fcgigate {threads} threads / granian", name, "granian", 0.8))
+            checks.append(
+                Check(
+                    f"fcgigate {threads} threads: share of the {limit:,} req/s limit", name, "conn_limit_pct"
+                )
+            )
+        checks.append(Check(f"fcgigate {threads} threads: p99 ms", name, "p99_ms", p99_under_ms, "<"))
+    ratios.append(
+        Ratio(
+            f"fcgigate {GTHREAD_SAME} threads / gunicorn gthread {GTHREAD_SAME}",
+            f"fcgigate-t{GTHREAD_SAME}",
+            f"gunicorn-gthread{GTHREAD_SAME}",
+        )
+    )
+    if connections <= 50:
+        ratios.append(
+            Ratio(f"fcgigate {GTHREAD_SAME} threads / granian", f"fcgigate-t{GTHREAD_SAME}", "granian")
+        )
+    checks.append(Check(f"granian: share of the {limit:,} req/s limit", "granian", "conn_limit_pct"))
+    return Scenario(
+        name=f"sleep10ms-c{connections}",
+        title=f"An app that blocks 10 ms per request (time.sleep), 1 worker, {connections} connections "
+        f"(limit {limit:,} req/s; 100 req/s per thread)",
+        configs=_sleep_configs(connections),
+        load=Load(connections=connections),
+        ratios=tuple(ratios),
+        checks=tuple(checks),
+        # No warm-up: the pool's threads start with the first requests, in milliseconds.
+        timing={"quick": (3.0, 0.0), "full": (10.0, 0.0)},
+        block_s=BLOCK_S,
+        columns=("limit_rps", "limit_pct", "conn_limit_pct"),
+    )
+
+
+SLEEP_C50 = _sleep_scenario(50, 20.0)
+SLEEP_C200 = _sleep_scenario(200, 40.0)
+
+
 # -- many connections
 
 KEEPALIVE_CONNECTIONS = 1000
@@ -610,6 +736,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     FASTCGI_64K,
     ACCESS_LOG,
     UPLOAD_1M,
+    SLEEP_C50,
+    SLEEP_C200,
     KEEPALIVE_1000,
     IDLE_10K,
 )
