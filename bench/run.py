@@ -1,7 +1,7 @@
 """Run fcgigate's benchmark suite: ``python bench/run.py`` (what ``make bench`` runs).
 
-    python bench/run.py                 # quick: 3 interleaved rounds, about 7 minutes
-    python bench/run.py --full          # make bench FULL=1: 5 longer rounds
+    python bench/run.py                 # quick: 3 interleaved rounds, about 9 minutes
+    python bench/run.py --full          # make bench FULL=1: 5 longer rounds, about 55 minutes
     python bench/run.py --smoke         # CI: fcgigate alone, seconds, fails on any error
     python bench/run.py --only http-hello --rounds 1 --duration 3
     python bench/run.py --list

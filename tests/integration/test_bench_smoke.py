@@ -21,7 +21,18 @@ from tests.support.daemon import clean_environ
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-TIMEOUT = 90.0  # the smoke run takes about 10 s on 2 cores; this only bounds a hang
+TIMEOUT = 240.0  # the smoke run takes about 40 s on 2 cores; this only bounds a hang
+SCENARIOS = {
+    "http-hello",
+    "fastcgi-hello",
+    "fastcgi-64k",
+    "access-log",
+    "upload-1m",
+    "sleep10ms-c50",
+    "sleep10ms-c200",
+    "keepalive-1000",
+    "idle-10k",
+}
 
 
 def test_smoke_runs_every_fcgigate_scenario_without_errors(tmp_path: Path) -> None:
@@ -43,7 +54,7 @@ def test_smoke_runs_every_fcgigate_scenario_without_errors(tmp_path: Path) -> No
     assert (tmp_path / "latest.md").exists()
     assert results["mode"] == "smoke"
     scenarios = {scenario["name"]: scenario for scenario in results["scenarios"]}
-    assert {"http-hello", "fastcgi-hello", "fastcgi-64k", "access-log"} <= set(scenarios), text
+    assert SCENARIOS <= set(scenarios), text
     for name, scenario in scenarios.items():
         configs = scenario["configs"]
         assert configs, f"{name}: no configuration ran"
@@ -56,6 +67,16 @@ def test_smoke_runs_every_fcgigate_scenario_without_errors(tmp_path: Path) -> No
             assert run["ok"], f"{where}: {run.get('error')}"
             assert run["requests"] > 0, where
             assert run["errors_total"] == 0, f"{where}: {run['errors']}"
+    # The smoke run holds 100 idle connections (10,000 in make bench): all must still answer.
+    assert scenarios["idle-10k"]["load"]["idle"] == 100
+    for config in scenarios["idle-10k"]["configs"]:
+        run = config["runs"][0]
+        assert run["idle"]["open"]["opened"] == 100, run["idle"]
+        assert run["idle_alive"] == 100, run["idle"]
+        assert run["rss_per_idle_kib"] is not None
+    # The FULL-only configurations are smoke-tested too (fcgigate 8 and 128 threads).
+    sleeping = {config["name"] for config in scenarios["sleep10ms-c50"]["configs"]}
+    assert {"fcgigate-t8", "fcgigate-t128"} <= sleeping, sleeping
     access = {config["name"]: config for config in scenarios["access-log"]["configs"]}
     logged = access["fcgigate-log-on"]["runs"][0]
     assert logged["access_log_lines"] >= logged["requests"], "the access log did not get a line per request"
