@@ -19,7 +19,8 @@ MODULES = sorted(
 )
 
 # Which fcgigate modules each module may import (design.md, "Which way imports flow").
-GROUND = {"fcgigate", "fcgigate.protocols", "fcgigate.serve"}  # packages: docstrings and __version__ only
+# Packages: docstrings and __version__ only.
+GROUND = {"fcgigate", "fcgigate.protocols", "fcgigate.serve", "fcgigate.compat"}
 ALLOWED = {
     "fcgigate.protocols.events": set(),
     "fcgigate.protocols.errors": set(),
@@ -65,6 +66,11 @@ ALLOWED = {
         "fcgigate.config", "fcgigate.master", "fcgigate.logs", "fcgigate.daemon", "fcgigate.status",
         "fcgigate.statuspage", "fcgigate.tls",
     },
+    # A top floor beside cli: drop-ins for peers' APIs, serving with a Worker in-process.
+    "fcgigate.compat.flup": {
+        "fcgigate.config", "fcgigate.worker", "fcgigate.sockets", "fcgigate.logs", "fcgigate.loops",
+        "fcgigate.daemon",
+    },
 }  # fmt: skip
 
 
@@ -105,6 +111,12 @@ def test_every_module_has_a_floor() -> None:
 def test_imports_flow_down(module: str) -> None:
     extra = fcgigate_imports(module) - ALLOWED[module]
     assert not extra, f"{module} imports {sorted(extra)}, which design.md does not allow"
+
+
+def test_nothing_imports_the_top_floors() -> None:
+    for module in MODULES:
+        top = {m for m in fcgigate_imports(module) if m == "fcgigate.cli" or m.startswith("fcgigate.compat")}
+        assert not top, f"{module} imports {sorted(top)}: nothing imports cli or compat"
 
 
 def test_protocols_touch_no_io() -> None:
