@@ -6,7 +6,9 @@
 - ``nginx_factory(upstream, **options)`` does the same for nginx
   (``tests.support.nginx.Nginx``); ``upstream`` may be a Daemon (its first bind);
 - ``free_port``: a TCP port on 127.0.0.1 that was free a moment ago;
-- ``socket_dir``: a short directory under /tmp for unix sockets (sun_path is short).
+- ``socket_dir``: a short directory under /tmp for unix sockets (sun_path is short);
+- ``flup_program(bind, **options)`` starts a flup user's program
+  (``tests.support.flup_script.FlupScript``) and stops every one it started.
 
 Tests are marked ``unit``, ``integration`` or ``e2e`` by the directory they live in,
 so ``pytest -m unit`` runs the fast layer alone. When a test fails, the logs of
@@ -25,6 +27,7 @@ import pytest
 
 from tests.support.daemon import ALLOW_ROOT_ENV, Daemon, short_socket_dir
 from tests.support.daemon import free_port as _free_port
+from tests.support.flup_script import FlupScript
 from tests.support.nginx import Nginx
 
 # CI runs the suite as root, and fcgigate refuses to run an app as root unless
@@ -139,5 +142,29 @@ def nginx_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Ca
     if _failed(request):
         for nginx in servers:
             print(f"--- {nginx.error_log_path}\n{nginx.error_log()}")
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def flup_program(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., FlupScript]]:
+    programs: list[FlupScript] = []
+
+    def start(bind: Any, *, wait: bool = True, **options: Any) -> FlupScript:
+        program = FlupScript(tmp_path / f"program{len(programs)}", bind, **options)
+        programs.append(program)
+        return program.start(wait=wait)
+
+    yield start
+
+    errors = []
+    for program in programs:
+        try:
+            program.stop(kill_ok=program.settings["server"] == "flup")  # flup's may hang: that is the bug
+        except AssertionError as error:  # FlupScriptError
+            errors.append(error)
+    if _failed(request):
+        for program in programs:
+            print(f"--- {program.log_path}\n{program.log()}")
     if errors:
         raise errors[0]
