@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import string
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -162,6 +163,56 @@ COMBINED = (
 )
 
 
+# What each access_log_format field is, as a Python expression over the
+# request's CGI params (p), its exchange (ex), the worker's state and the
+# protocol: compile_format turns a format into one function of them.
+_FIELD_CODE = {
+    "remote_addr": 'p.get("REMOTE_ADDR", "-")',
+    "remote_user": '(p.get("REMOTE_USER") or "-")',
+    "time_local": "state.log_time",
+    "request": '(p.get("REQUEST_METHOD", "-") + " " + (p.get("REQUEST_URI") or p.get("SCRIPT_NAME", "-"))'
+    ' + " " + p.get("SERVER_PROTOCOL", "-"))',
+    "method": 'p.get("REQUEST_METHOD", "-")',
+    "uri": '(p.get("REQUEST_URI") or p.get("SCRIPT_NAME", "-"))',
+    "status": "ex.status[:3]",
+    "bytes": "ex.bytes",
+    "referer": 'p.get("HTTP_REFERER", "-")',
+    "user_agent": 'p.get("HTTP_USER_AGENT", "-")',
+    "request_time_us": "int((_monotonic() - ex.started) * 1e6)",
+    "pid": "state.pid",
+    "protocol": "protocol",
+    "request_id": 'f"{state.pid}-{ex.seq}"',
+    "wait_us": "ex.wait_us",
+    "app_us": "ex.app_us",
+    "cpu_us": "ex.cpu_us",
+}
+
+
+def compile_format(fmt: str) -> Any:
+    """``render(p, ex, state, protocol) -> line`` for an access_log_format.
+
+    The format is parsed once, and only the fields it names are computed per
+    request, by one generated function: building a dict of every field and
+    calling format_map cost about 5 us a line, a visible share of a
+    hello-world request. Field names are the validated ones of config's
+    ACCESS_FIELDS (KeyError otherwise); literal text is embedded with repr().
+    """
+    pieces = []
+    for literal, field, spec, conversion in string.Formatter().parse(fmt):
+        if literal:
+            pieces.append(repr(literal))
+        if field is None:
+            continue
+        code = _FIELD_CODE[field]
+        if conversion in ("r", "s", "a"):
+            code = f"{ {'r': 'repr', 's': 'str', 'a': 'ascii'}[conversion]}({code})"
+        pieces.append(f"format({code}, {spec!r})" if spec else f"str({code})")
+    source = f"def render(p, ex, state, protocol):\n    return ''.join(({', '.join(pieces)},))\n"
+    namespace: dict[str, Any] = {"_monotonic": time.monotonic}
+    exec(compile(source, "<access_log_format>", "exec"), namespace)  # noqa: S102 - our own expressions
+    return namespace["render"]
+
+
 class AccessLog:
     """One line per request, buffered and written once per event-loop turn.
 
@@ -176,6 +227,10 @@ class AccessLog:
         self.target = target
         self.format = fmt
         self.lines: list[str] = []
+        try:
+            self.render = compile_format(fmt)
+        except KeyError:  # a field the server does not know: only log(fields) can fill it
+            self.render = None
         self._file = self._open()
 
     def _open(self):  # noqa: ANN202 - a stream, or a syslog writer
@@ -188,8 +243,12 @@ class AccessLog:
         return _AppendFile(self.target)
 
     def log(self, fields: dict) -> bool:
-        """Buffer a line; True when it is the first since the last flush."""
-        self.lines.append(self.format.format_map(fields))
+        """Buffer a line made from ``fields``; True when it is the first since the last flush."""
+        return self.add(self.format.format_map(fields))
+
+    def add(self, line: str) -> bool:
+        """Buffer ``line`` (see ``render``); True when it is the first since the last flush."""
+        self.lines.append(line)
         return len(self.lines) == 1
 
     def flush(self) -> None:

@@ -133,19 +133,8 @@ class ServedConnection(asyncio.Protocol, ABC):
         log = state.access_log
         if log is None or ex.status is None:
             return
-        p = ex.params
-        method, uri = p.get("REQUEST_METHOD", "-"), p.get("REQUEST_URI") or p.get("SCRIPT_NAME", "-")
-        fields = {
-            "remote_addr": p.get("REMOTE_ADDR", "-"), "remote_user": p.get("REMOTE_USER") or "-",
-            "time_local": self.state.log_time, "request": f"{method} {uri} {p.get('SERVER_PROTOCOL', '-')}",
-            "method": method, "uri": uri, "status": ex.status[:3], "bytes": ex.bytes,
-            "referer": p.get("HTTP_REFERER", "-"), "user_agent": p.get("HTTP_USER_AGENT", "-"),
-            "request_time_us": int((time.monotonic() - ex.started) * 1e6), "pid": self.state.pid,
-            "protocol": protocol, "request_id": f"{self.state.pid}-{ex.seq}", "wait_us": ex.wait_us,
-            "app_us": ex.app_us, "cpu_us": ex.cpu_us,
-        }  # fmt: skip
-        if log.log(fields):
-            self.state.loop.call_soon(log.flush)
+        if log.add(log.render(ex.params, ex, state, protocol)):
+            state.loop.call_soon(log.flush)
 
     def too_large(self) -> str:
         return f"request body larger than max_body_size ({self.settings.max_body_size} bytes)"

@@ -67,3 +67,27 @@ def test_time_rotation_is_due_at_the_boundary(tmp_path: Path) -> None:
     rotation.rotate(now=start + 2)
     assert (tmp_path / "error.log.1").exists()
     assert not rotation.due(now=start + 3)  # the next one is tomorrow
+
+
+def test_a_compiled_format_renders_what_format_map_would() -> None:
+    """The generated renderer (one function per format, for speed) gives the
+    line the plain format would, conversions and format specs included."""
+    import types
+
+    fmt = '{remote_addr} "{request}" {status:>5} {bytes:06d} {pid} {request_id} {protocol!r} {{x}} {uri}'
+    render = logs.compile_format(fmt)
+    params = {
+        "REMOTE_ADDR": "10.0.0.1",
+        "REQUEST_METHOD": "GET",
+        "REQUEST_URI": "/a?b",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+    ex = types.SimpleNamespace(status="404 Not Found", bytes=42, seq=7, started=time.monotonic())
+    state = types.SimpleNamespace(pid=99, log_time="t")
+    assert render(params, ex, state, "http") == fmt.format(
+        remote_addr="10.0.0.1", request="GET /a?b HTTP/1.1", status="404", bytes=42, pid=99,
+        request_id="99-7", protocol="http", uri="/a?b",
+    )  # fmt: skip
+    assert logs.compile_format(logs.COMBINED)(params, ex, state, "fastcgi") == (
+        '10.0.0.1 - - [t] "GET /a?b HTTP/1.1" 404 42 "-" "-"'
+    )
