@@ -81,9 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return show_status(config, watch)
     if command is not None:
         return send_command(command, config)
-    if not config.app:
+    if not config.app and not config.mounts:
         print(
-            f"fcgigate: {where}: setting 'app' is required (app = package.module:callable)", file=sys.stderr
+            f"fcgigate: {where}: setting 'app' is required (app = package.module:callable), "
+            "unless [mount:/prefix] sections name the apps",
+            file=sys.stderr,
         )
         return 1
     if check:

@@ -1258,6 +1258,59 @@ SETTINGS: tuple[Setting, ...] = (
 SETTINGS_BY_NAME: Mapping[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
 
+# --------------------------------------------------------------------------- mount sections
+# Several apps in one gateway: each ``[mount:/prefix]`` section names an app served under
+# that URL prefix. They are not registry settings (there may be any number of them, and
+# they have no CLI flag or environment variable), but their values go through the same
+# validators as the settings they resemble, so that `app`, `mount` and `threads` mean one
+# thing everywhere.
+
+MOUNT_SECTION = "mount:"
+MAX_MOUNTS = 15  # the scoreboard counts requests per mount in a fixed array (status.MAX_ROUTES - 1)
+_MOUNT_KEYS = {"app": "app", "threads": "threads"}
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One ``[mount:/prefix]`` section: ``app`` served under ``prefix`` (its SCRIPT_NAME),
+    in a pool of ``threads`` threads (0: inline). ``where`` is ``file:line`` of the header."""
+
+    prefix: str
+    app: str
+    threads: int
+    where: str = ""
+
+
+def _parse_mount(
+    file: str, header: str, line: int, entries: list[tuple[str, str, int]], threads: int
+) -> Mount:
+    """A validated :class:`Mount` from one section; ``threads`` is the global default."""
+    where = f"{file}:{line}"
+    prefix_text = header[len(MOUNT_SECTION) :].strip()
+    try:
+        prefix = as_mount(prefix_text)
+    except ValueError as error:
+        raise ConfigError(f"{where}: section [{header}]: {error}") from None
+    if not prefix:
+        raise ConfigError(
+            f"{where}: section [{header}]: the prefix is empty; the root app is the 'app' setting"
+        )
+    values: dict[str, Any] = {"threads": threads}
+    for key, raw, number in entries:
+        if key not in _MOUNT_KEYS:
+            error = _unknown(f"{file}:{number}", key, _MOUNT_KEYS, spelling=key)
+            raise ConfigError(f"{error} in [{header}] (a mount has 'app' and 'threads')")
+        try:
+            values[key] = SETTINGS_BY_NAME[key].validator(raw)
+        except ValueError as error:
+            raise ConfigError(f"{file}:{number}: [{header}] setting {key!r}: {error}") from None
+    if not values.get("app"):
+        raise ConfigError(
+            f"{where}: section [{header}]: setting 'app' is required (app = package.module:callable)"
+        )
+    return Mount(prefix, values["app"], values["threads"], where)
+
+
 # --------------------------------------------------------------------------- Config
 
 
@@ -1330,12 +1383,18 @@ class Config:
     log_level: str
 
     path: str | None  # the INI file read, if any
+    mounts: tuple[Mount, ...]  # the [mount:/prefix] sections, in file order
     _sources: dict[str, str]
 
     def __init__(
-        self, values: Mapping[str, Any], sources: Mapping[str, str], path: str | None = None
+        self,
+        values: Mapping[str, Any],
+        sources: Mapping[str, str],
+        path: str | None = None,
+        mounts: Iterable[Mount] = (),
     ) -> None:
         object.__setattr__(self, "path", path)
+        object.__setattr__(self, "mounts", tuple(mounts))
         object.__setattr__(self, "_sources", dict(sources))
         for setting in SETTINGS:
             object.__setattr__(self, setting.name, values[setting.name])
@@ -1348,6 +1407,15 @@ class Config:
 
     def __repr__(self) -> str:
         return f"<Config path={self.path!r}>"
+
+    def runs_inline(self) -> bool:
+        """Does any app (the root one or a mount's) run inline on the event loop?
+        (The master then signals a worker whose request runs long, for its stack.)"""
+        return (bool(self.app) and not self.threads) or any(not mount.threads for mount in self.mounts)
+
+    def apps(self) -> str:
+        """The apps served, for log lines: ``proj.wsgi:app, /api=proj.api:app``."""
+        return ", ".join([*([self.app] if self.app else []), *(f"{m.prefix}={m.app}" for m in self.mounts)])
 
     def as_dict(self) -> dict[str, Any]:
         """Setting name -> typed value, in registry order."""
@@ -1365,6 +1433,9 @@ class Config:
         ]
         width = max(len(text) for text, _ in lines) + 2
         body = [f"{text.ljust(width)}# {source}" for text, source in lines]
+        for mount in self.mounts:
+            body += ["", f"[{MOUNT_SECTION}{mount.prefix}]  # {mount.where}"]
+            body += [f"app = {mount.app}", f"threads = {mount.threads}"]
         return "\n".join([f"[{SECTION}]", *body]) + "\n"
 
 
@@ -1372,14 +1443,26 @@ class Config:
 # configparser forgets line numbers, and "file:line" is the point of our errors, so we
 # read the small INI subset we document ourselves: [sections], "key = value" or
 # "key: value", full-line comments (# or ;), inline comments after whitespace, and
-# continuation lines indented deeper than their key. Only [fcgigate] is kept; other
-# sections (shared files) are checked for syntax and otherwise ignored.
+# continuation lines indented deeper than their key. [fcgigate] and the [mount:/prefix]
+# sections are kept; other sections (shared files) are checked for syntax and otherwise
+# ignored.
 
 _INLINE_COMMENT_RE = re.compile(r"\s[#;].*$")
 
+Entries = list[tuple[str, str, int]]  # (key, value, line)
 
-def _read_ini(path: str) -> list[tuple[str, str, int]]:
-    """Return ``(key, value, line)`` for each entry of the [fcgigate] section."""
+
+@dataclass
+class IniFile:
+    """What :func:`_read_ini` keeps: the [fcgigate] entries and each mount section's,
+    as ``(section name, header line, entries)`` in file order."""
+
+    settings: Entries
+    mounts: list[tuple[str, int, Entries]]
+
+
+def _read_ini(path: str) -> IniFile:
+    """Read the [fcgigate] section and the [mount:...] sections of ``path``."""
     try:
         with open(path, encoding="utf-8-sig") as file:
             text = file.read()
@@ -1388,9 +1471,10 @@ def _read_ini(path: str) -> list[tuple[str, str, int]]:
     except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
 
-    entries: dict[str, tuple[int, list[str]]] = {}  # key -> (line number, value lines)
+    # section name -> (header line, key -> (line number, value lines)), for kept sections
+    kept: dict[str, tuple[int, dict[str, tuple[int, list[str]]]]] = {}
+    entries: dict[str, tuple[int, list[str]]] | None = None  # the current section's, if kept
     section: str | None = None
-    section_line = 0
     current: list[str] | None = None  # the value lines that continuation lines extend
     current_indent = 0
     for number, raw in enumerate(text.splitlines(), 1):
@@ -1407,12 +1491,15 @@ def _read_ini(path: str) -> list[tuple[str, str, int]]:
             if not line.endswith("]") or not line[1:-1].strip():
                 raise ConfigError(f"{path}:{number}: syntax error: expected a section header like [fcgigate]")
             section = line[1:-1].strip()
-            if section == SECTION:
-                if section_line:
+            entries = None
+            if section == SECTION or section.startswith(MOUNT_SECTION):
+                if section in kept:
+                    first = kept[section][0]
                     raise ConfigError(
-                        f"{path}:{number}: duplicate section [{SECTION}] (first at line {section_line})"
+                        f"{path}:{number}: duplicate section [{section}] (first at line {first})"
                     )
-                section_line = number
+                entries = {}
+                kept[section] = (number, entries)
             continue
         positions = [position for position in (line.find("="), line.find(":")) if position >= 0]
         key = line[: min(positions)].strip().lower() if positions else ""
@@ -1421,14 +1508,19 @@ def _read_ini(path: str) -> list[tuple[str, str, int]]:
         if section is None:
             raise ConfigError(f"{path}:{number}: {key!r} is outside any section (put [{SECTION}] above it)")
         current, current_indent = [line[min(positions) + 1 :].strip()], indent
-        if section == SECTION:
+        if entries is not None:
             if key in entries:
                 first = entries[key][0]
                 raise ConfigError(f"{path}:{number}: setting {key!r} given twice (first at line {first})")
             entries[key] = (number, current)
-    if not section_line:
+    if SECTION not in kept:
         raise ConfigError(f"{path}: no [{SECTION}] section")
-    return [(key, "\n".join(lines).strip(), number) for key, (number, lines) in entries.items()]
+
+    def flat(items: dict[str, tuple[int, list[str]]]) -> Entries:
+        return [(key, "\n".join(lines).strip(), number) for key, (number, lines) in items.items()]
+
+    mounts = [(name, line, flat(items)) for name, (line, items) in kept.items() if name != SECTION]
+    return IniFile(flat(kept[SECTION][1]), mounts)
 
 
 # --------------------------------------------------------------------------- loading
@@ -1448,7 +1540,8 @@ def load_config(
 ) -> Config:
     """Build the effective configuration: CLI > environment > file > default.
 
-    ``path`` is an INI file whose [fcgigate] section is read (None: no file). ``cli``
+    ``path`` is an INI file whose [fcgigate] and [mount:/prefix] sections are read (None:
+    no file; mounts exist only in files). ``cli``
     maps setting names to the text given on the command line (see :func:`cli_values`).
     ``environ`` defaults to ``os.environ``; every ``FCGIGATE_*`` name in it must be a
     setting, so a misspelt override fails loudly instead of being ignored. Raises
@@ -1466,9 +1559,11 @@ def load_config(
         sources[setting.name] = source
 
     file = None if path is None else os.fspath(path)
+    ini = IniFile([], [])
     if file is not None:
+        ini = _read_ini(file)
         names = {name: name for name in SETTINGS_BY_NAME}
-        for key, raw, number in _read_ini(file):
+        for key, raw, number in ini.settings:
             where = f"{file}:{number}"
             if key not in SETTINGS_BY_NAME:
                 raise _unknown(where, key, names, spelling=key)
@@ -1491,7 +1586,22 @@ def load_config(
         flag = SETTINGS_BY_NAME[name].cli_flag
         apply(SETTINGS_BY_NAME[name], raw, flag, flag)
 
-    return Config(values, sources, file)
+    # After every layer: a mount without its own `threads` takes the effective global one.
+    mounts: list[Mount] = []
+    seen: dict[str, str] = {}
+    for header, line, entries in ini.mounts:
+        mount = _parse_mount(file or "", header, line, entries, values["threads"])
+        if mount.prefix in seen:
+            raise ConfigError(
+                f"{mount.where}: mount {mount.prefix!r} given twice (first at {seen[mount.prefix]})"
+            )
+        seen[mount.prefix] = mount.where
+        if values["app"] and mount.prefix == values["mount"]:
+            raise ConfigError(f"{mount.where}: mount {mount.prefix!r} is also the 'mount' of the root app")
+        mounts.append(mount)
+    if len(mounts) > MAX_MOUNTS:
+        raise ConfigError(f"{mounts[MAX_MOUNTS].where}: at most {MAX_MOUNTS} [mount:...] sections")
+    return Config(values, sources, file, mounts)
 
 
 # --------------------------------------------------------------------------- argparse
@@ -1544,9 +1654,28 @@ def render_docs() -> str:
         "",
         "and otherwise the default applies. In the INI file, `name: value` works too, a line",
         "starting with `#` or `;` is a comment (so is `#` or `;` after whitespace), and a value",
-        "may continue on following lines indented deeper than its name. Other sections are",
-        "ignored. Every `FCGIGATE_` variable must name a setting. A bad value stops fcgigate",
-        "with one line that says where it was written, which setting, and why.",
+        "may continue on following lines indented deeper than its name. Sections other than",
+        f"`[{SECTION}]` and `[{MOUNT_SECTION}/prefix]` are ignored. Every `FCGIGATE_` variable must",
+        "name a setting. A bad value stops fcgigate with one line that says where it was written,",
+        "which setting, and why.",
+        "",
+        "## Mount sections",
+        "",
+        f"Several apps can share one gateway: each `[{MOUNT_SECTION}/prefix]` section of the INI file",
+        "serves its `app` (required, written like the `app` setting) under that URL prefix (written",
+        "like `mount`: a leading slash, no trailing slash), in a pool of `threads` threads (optional,",
+        "like `threads`; default: the global `threads`, 0 runs it inline). A request goes to the",
+        "mount with the longest prefix that equals its path or starts it followed by `/`, matched on",
+        "the percent-decoded path with dot segments removed; that app sees `SCRIPT_NAME` = the prefix",
+        "and `PATH_INFO` = the rest. Other paths go to the root app (`app`, at `mount`), or get",
+        f"fcgigate's `404 Not Found` when `app` is not set. At most {MAX_MOUNTS} mounts; they have no",
+        "command-line flag or environment variable. See docs/mounts.md.",
+        "",
+        "```ini",
+        "[mount:/api]",
+        "app = myproject.api:app",
+        "threads = 8",
+        "```",
         "",
     ]
     sections = list(dict.fromkeys(setting.section for setting in SETTINGS))

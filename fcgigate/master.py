@@ -59,7 +59,7 @@ from fcgigate.daemon import (
     watchdog_interval,
 )
 from fcgigate.status import READY, RETIRING, Scoreboard
-from fcgigate.worker import EXIT_APP_LOAD_ERROR, AppLoadError, Worker, load_app, worker_dispositions
+from fcgigate.worker import AppLoadError, Worker, load_app, worker_dispositions
 
 error_log = logging.getLogger("fcgigate.error")
 
@@ -189,7 +189,7 @@ class Master:
                     error_log.warning("replaced a stale pidfile %s (PID %d is gone)", cfg.pidfile,
                                       self.pidfile.stale_pid)  # fmt: skip
             self.become(account)
-            if cfg.preload:
+            if cfg.preload and cfg.app:  # the root app only: mounts are imported by each worker
                 self.app = self.preload_app(cfg)
                 if self.app is None:
                     self.exit_code = EXIT_BOOT_FAILURE
@@ -201,7 +201,7 @@ class Master:
             self.scoreboard = Scoreboard(max(64, 4 * self.num_workers))
             self.scoreboard.set_master(os.getpid(), self.generation, self.reloads, self.started)
             self.install_signals()
-            error_log.info("master %d: %d workers for %s on %s", self.pid, self.num_workers, cfg.app,
+            error_log.info("master %d: %d workers for %s on %s", self.pid, self.num_workers, cfg.apps(),
                            ", ".join(url for _, url in self.listeners))  # fmt: skip
             self.spawn_generation()
             self.sample_listen_queues()
@@ -379,7 +379,7 @@ class Master:
         return self.next_watchdog - now
 
     def notify_status(self, *lines: str) -> None:
-        sd_notify(*lines, f"STATUS={self.num_workers} workers serving {self.config.app} (generation "
+        sd_notify(*lines, f"STATUS={self.num_workers} workers serving {self.config.apps()} (generation "
                           f"{self.generation})")  # fmt: skip
 
     @staticmethod
@@ -710,7 +710,7 @@ class Master:
                     self.boot_failures = 0
                 continue
             slow = self.config.slow_request_timeout
-            inline_slow = slow and not self.config.threads and slot["request"]
+            inline_slow = slow and self.config.runs_inline() and slot["request"]
             if (
                 inline_slow
                 and info.slow_signaled != slot["requests"]
@@ -900,29 +900,34 @@ def _inherited_listeners() -> tuple[dict[str, socket.socket], set[int]]:
 _CHECK_APP = """
 import sys, json
 from fcgigate.worker import AppLoadError, load_app
-spec, chdir, pythonpath = json.loads(sys.argv[1])
-try:
-    load_app(spec, chdir, pythonpath)
-except AppLoadError as exc:
-    print(exc, file=sys.stderr)
-    sys.exit(4)
+specs, chdir, pythonpath = json.loads(sys.argv[1])
+for where, spec in specs:
+    try:
+        load_app(spec, chdir, pythonpath)
+    except AppLoadError as exc:
+        print(where + str(exc), file=sys.stderr)
+        sys.exit(4)
+    except Exception:
+        print("importing " + where + "app " + repr(spec) + " failed:", file=sys.stderr)
+        raise
 """
 
 
 def check_app(config: Any, timeout: float = 60.0) -> tuple[bool, str]:
-    """Import the app in a child process (so that whatever it starts dies with
-    the child); return (ok, what went wrong)."""
-    args = json.dumps([config.app, config.chdir, list(config.pythonpath)])
+    """Import the app, and every mount's, in a child process (so that whatever
+    they start dies with the child); return (ok, what went wrong)."""
+    specs = [("", config.app)] if config.app else []
+    specs += [(f"[mount:{mount.prefix}] ", mount.app) for mount in config.mounts]
+    args = json.dumps([specs, config.chdir, list(config.pythonpath)])
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _CHECK_APP, args], capture_output=True, text=True, timeout=timeout,
             stdin=subprocess.DEVNULL,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
-        return False, f"importing app {config.app!r} took longer than {timeout:.0f} s"
+        names = ", ".join(repr(spec) for _, spec in specs)
+        return False, f"importing {names} took longer than {timeout:.0f} s"
     if proc.returncode == 0:
         return True, ""
     detail = proc.stderr.strip() or f"exit status {proc.returncode}"
-    if proc.returncode != EXIT_APP_LOAD_ERROR:
-        detail = f"importing app {config.app!r} failed:\n{detail}"
     return False, detail

@@ -95,6 +95,7 @@ def serve_settings(config: Any) -> ServeSettings:
     return ServeSettings(
         mount=config.mount,
         threads=threads,
+        mounts=tuple((mount.prefix, mount.threads) for mount in config.mounts),
         body_memory_limit=config.body_memory_limit,
         max_body_size=config.max_body_size,
         stderr_limit=config.stderr_limit,
@@ -245,6 +246,7 @@ class Worker:
         self.config = config
         self.listeners = listeners
         self.app = app
+        self.mount_apps: tuple[Any, ...] = ()  # the [mount:...] apps, imported in run()
         self.index = index
         self.total = total
         self.slot = slot
@@ -272,15 +274,23 @@ class Worker:
         if cfg.cpu_affinity:
             cpus = sorted(os.sched_getaffinity(0))
             os.sched_setaffinity(0, {cpus[self.index % len(cpus)]})
-        if self.app is None:
+        # The root app (unless preloaded), then each mount's, in file order: a
+        # failure is a boot failure that names which one.
+        specs = [("", cfg.app)] if self.app is None and cfg.app else []
+        specs += [(f"[mount:{mount.prefix}] ", mount.app) for mount in cfg.mounts]
+        loaded = []
+        for where, spec in specs:
             try:
-                self.app = load_app(cfg.app, cfg.chdir, cfg.pythonpath)
+                loaded.append(load_app(spec, cfg.chdir, cfg.pythonpath))
             except AppLoadError as exc:
-                error_log.error("%s", exc)
+                error_log.error("%s%s", where, exc)
                 return EXIT_APP_LOAD_ERROR
             except Exception:
-                error_log.exception("app %r failed to import", cfg.app)
+                error_log.exception("%sapp %r failed to import", where, spec)
                 return EXIT_APP_LOAD_ERROR
+        if self.app is None and cfg.app:
+            self.app = loaded.pop(0)
+        self.mount_apps = tuple(loaded)
         # The loop first; threads (the runner's pool) only after it, lazily.
         self.loop = loop = new_event_loop(cfg.loop)
         asyncio.set_event_loop(loop)
@@ -292,7 +302,7 @@ class Worker:
     async def _serve(self) -> int:
         loop = self.loop
         cfg = self.config
-        self.state = state = ServerState(self.app, serve_settings(cfg), loop)
+        self.state = state = ServerState(self.app, serve_settings(cfg), loop, self.mount_apps)
         state.runner = runner = Runner(state)
         state.slot = self.slot
         state.retire_at = self.retire_after
@@ -313,7 +323,7 @@ class Worker:
         if self.scoreboard is not None and (cfg.status_path or cfg.ping_path):
             state.pages = StatusPages(self.scoreboard, cfg.app or "", cfg.status_path, cfg.ping_path,
                                       cfg.status_allow)  # fmt: skip
-        if not cfg.threads and cfg.slow_request_timeout:
+        if cfg.runs_inline() and cfg.slow_request_timeout:
             # The loop is what an inline app blocks: the master, seeing the
             # request run long in the scoreboard, signals us, and this handler
             # runs in the middle of the app's code, with its frame.
@@ -336,11 +346,11 @@ class Worker:
             "worker %d/%d serving %s on %s (pid %d, %s loop, %s)",
             self.index + 1,
             self.total,
-            cfg.app,
+            cfg.apps(),
             ", ".join(url for _, url in self.listeners),
             os.getpid(),
             loop_name(loop),
-            f"{cfg.threads} threads" if cfg.threads else "inline, no threads",
+            f"{cfg.threads} threads" if cfg.threads else "inline, no threads",  # the root app's
         )
         ticker = loop.create_task(self._tick())
         how = await self._stop
@@ -386,7 +396,7 @@ class Worker:
                     "slow request: %s from %s, running for %.1f s (slow_request_timeout %g s)%s",
                     ex.describe(), ex.params.get("REMOTE_ADDR", "-"), elapsed, slow, _stack(ex.thread),
                 )  # fmt: skip
-            if terminate and cfg.threads and elapsed >= terminate and not ex.terminated:
+            if terminate and ex.route.threads and elapsed >= terminate and not ex.terminated:
                 ex.terminated = True
                 error_log.error(
                     "request_terminate_timeout (%g s): %s from %s, running for %.1f s: answering 504 and "
@@ -399,8 +409,8 @@ class Worker:
         """SIGUSR2 from the master: the inline request has run past
         slow_request_timeout. We are inside the app's code: ``frame`` is it."""
         ex = next(iter(self.state.inflight), None) if self.state is not None else None
-        if ex is None or ex.slow_logged:
-            return
+        if ex is None or ex.slow_logged or ex.route.threads:
+            return  # (a threaded request is _watch_requests' business)
         ex.slow_logged = True
         stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
         error_log.warning(

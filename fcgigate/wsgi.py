@@ -63,20 +63,34 @@ def split_path(params: dict[str, str], mount: str) -> tuple[str, str]:
     path_info = params.get("PATH_INFO")
     if path_info:
         return params.get("SCRIPT_NAME", ""), path_info
-    uri = params.get("REQUEST_URI")
-    if uri:
-        raw = uri.partition("?")[0]
-        if raw.startswith(("http://", "https://")):
-            # absolute-form request target (RFC 9112 3.2.2): keep the path only
-            raw = "/" + raw.split("/", 3)[3] if raw.count("/") >= 3 else "/"
-        path = unquote_to_bytes(raw).decode("latin-1") if "%" in raw else raw
-        if "/." in path:
-            path = remove_dot_segments(path)
-    else:
-        path = params.get("DOCUMENT_URI") or params.get("SCRIPT_NAME", "")
+    path = request_path(params)
     if mount and (path == mount or path.startswith(mount + "/")):
         return mount, path[len(mount) :]
     return "", path
+
+
+def request_path(params: dict[str, str]) -> str:
+    """The path the client asked for: decoded, without dot segments.
+
+    From REQUEST_URI, else DOCUMENT_URI, else SCRIPT_NAME (the module docstring
+    says why); a web server's own non-empty PATH_INFO split is joined back
+    (SCRIPT_NAME + PATH_INFO), so that the runner can route any request by its
+    whole path.
+    """
+    path_info = params.get("PATH_INFO")
+    if path_info:
+        return params.get("SCRIPT_NAME", "") + path_info
+    uri = params.get("REQUEST_URI")
+    if not uri:
+        return params.get("DOCUMENT_URI") or params.get("SCRIPT_NAME", "")
+    raw = uri.partition("?")[0]
+    if raw.startswith(("http://", "https://")):
+        # absolute-form request target (RFC 9112 3.2.2): keep the path only
+        raw = "/" + raw.split("/", 3)[3] if raw.count("/") >= 3 else "/"
+    path = unquote_to_bytes(raw).decode("latin-1") if "%" in raw else raw
+    if "/." in path:
+        path = remove_dot_segments(path)
+    return path
 
 
 def remove_dot_segments(path: str) -> str:
@@ -114,6 +128,7 @@ def build_environ(
     errors: Any,
     *,
     mount: str = "",
+    split: tuple[str, str] | None = None,
     multithread: bool = False,
     multiprocess: bool = True,
     file_wrapper: Any = None,
@@ -127,10 +142,12 @@ def build_environ(
     frameworks choke on ``int("")``; HTTP_CONTENT_TYPE and HTTP_CONTENT_LENGTH
     (nginx passes every header) removed, as PEP 3333 wants them only without
     the prefix; SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL and QUERY_STRING
-    given defaults when a client such as cgi-fcgi leaves them out.
+    given defaults when a client such as cgi-fcgi leaves them out. ``split``,
+    when given, is the (SCRIPT_NAME, PATH_INFO) pair the runner already chose
+    while routing the request to one of several mounted apps.
     """
     environ: dict[str, Any] = dict(params)
-    environ["SCRIPT_NAME"], environ["PATH_INFO"] = split_path(params, mount)
+    environ["SCRIPT_NAME"], environ["PATH_INFO"] = split or split_path(params, mount)
     if not environ.get("CONTENT_LENGTH"):
         environ.pop("CONTENT_LENGTH", None)
     environ.pop("HTTP_CONTENT_TYPE", None)

@@ -77,11 +77,12 @@ class ServedConnection(asyncio.Protocol, ABC):
 
     # -- shared helpers --------------------------------------------------------------
 
-    def new_body(self, rid: int, on_first_read: Any = None) -> Any:
+    def new_body(self, rid: int, streams: bool, on_first_read: Any = None) -> Any:
         """The body buffer for request ``rid``: streamed to an app thread (with
-        back-pressure on this connection) or spooled for an inline app."""
+        back-pressure on this connection) or spooled for an inline app
+        (``streams``: the request's route, see Runner.route)."""
         s = self.settings
-        if not self.runner.streams_body:
+        if not streams:
             return SpooledBody(s.body_memory_limit)
         flow = self.flow
         post = self.state.mailbox.post

@@ -74,7 +74,7 @@ class FastCGIProtocol(ServedConnection):
                 ex = self.exchanges.get(event.request_id)
                 if ex is not None:
                     ex.body.finish()  # even if an app thread already answered
-                    if not ex.done and not self.runner.streams_body:
+                    if not ex.done and not ex.route.streams:
                         self.runner.start(ex)
             elif kind is RequestAborted:
                 self._on_abort(event.request_id)
@@ -93,23 +93,26 @@ class FastCGIProtocol(ServedConnection):
     def _on_request(self, event: RequestStarted) -> None:
         s = self.settings
         rid = event.request_id
-        body = self.new_body(rid)
         params = event.params  # ours: the protocol built it for this request
+        route, split = self.runner.route(params)
+        body = self.new_body(rid, route.streams)
         params["FCGI_ROLE"] = event.role  # as flup does; an AUTHORIZER app needs to know
-        ex = Exchange(self, self.flow, rid, params, body, s.stderr_limit, self.state.mailbox.post)
+        ex = Exchange(
+            self, self.flow, rid, params, body, s.stderr_limit, self.state.mailbox.post, route, split
+        )
         self.exchanges[rid] = ex
         if self.declares_too_much(params):
             ex.too_large = True
             self._body_too_large(ex)
             return
-        if self.runner.streams_body:
+        if route.streams:
             self.runner.start(ex)
 
     def _body_too_large(self, ex: Exchange) -> None:
         """Answer 413 (or let the running app's read fail with BodyTooLarge).
         The connection stays usable: the rest of the body is STDIN for an
         inactive request id, which the protocol drops."""
-        if self.runner.streams_body and ex.body.received:
+        if ex.route.streams and ex.body.received:
             # The app is already reading: its next read raises, and the runner
             # turns that into a 413 if no response has started.
             ex.body.abort(BodyTooLarge(self.too_large()))

@@ -103,7 +103,7 @@ class HTTPProtocol(ServedConnection):
                     # response (ex.done is the app's flag): the connection
                     # needs to know the request's bytes are all in.
                     ex.body.finish()
-                    if not ex.done and not self.runner.streams_body and self.queue and self.queue[0] is ex:
+                    if not ex.done and not ex.route.streams and self.queue and self.queue[0] is ex:
                         self.runner.start(ex)
             elif kind is RequestRejected:
                 self._on_rejected(event)
@@ -132,8 +132,11 @@ class HTTPProtocol(ServedConnection):
         forwarded = self.trusted and apply_forwarded(params, s.trusts)
         post = self.state.mailbox.post
         expects = rid in self.conn.expect_continue
-        body = self.new_body(rid, (lambda: post(self._send_continue, rid)) if expects else None)
-        ex = Exchange(self, self.flow, rid, params, body, 0, post)
+        route, split = self.runner.route(params)
+        body = self.new_body(
+            rid, route.streams, (lambda: post(self._send_continue, rid)) if expects else None
+        )
+        ex = Exchange(self, self.flow, rid, params, body, 0, post, route, split)
         ex.unix_client = self.unix_peer and not forwarded
         self.exchanges[rid] = ex
         self.queue.append(ex)
@@ -147,7 +150,7 @@ class HTTPProtocol(ServedConnection):
         if ex.too_large:
             self._refuse(ex, 413, self.too_large())
             return
-        if self.runner.streams_body:
+        if ex.route.streams:
             self.runner.start(ex)
         else:
             # Inline: the body is read before the app runs, so a client
@@ -161,7 +164,7 @@ class HTTPProtocol(ServedConnection):
         while its app reads, fail that read). A queued one gets its 413 when
         its turn comes (``_begin``)."""
         if self.queue and self.queue[0] is ex:
-            if self.runner.streams_body and ex.body.received:
+            if ex.route.streams and ex.body.received:
                 ex.body.abort(BodyTooLarge(self.too_large()))
                 self.conn.must_close = True
             else:

@@ -15,6 +15,12 @@ Two modes, chosen by ``threads``:
   is slow. The pool is created on first use, inside the serving process, after
   any fork: never before (the flup bug).
 
+Several apps (``[mount:/prefix]`` sections): each is a :class:`Route` with its
+own mode (inline, or its own pool of ``threads``). :meth:`Runner.route` picks
+one at the request head, before the body buffer is made, because the mode
+decides the buffer (spooled for inline, streamed for threads). With no mounts
+it returns the one root route without looking at the path.
+
 The channel (the protocol glue) is driven only from the loop thread through
 :class:`Exchange`. A response whose body is a list or tuple is sent in one
 write with its head (``channel.respond``): the hello-world fast path.
@@ -38,14 +44,65 @@ from typing import Any
 from fcgigate.buffers import BodyAborted, BodyTooLarge
 from fcgigate.serve.flow import FlowControl
 from fcgigate.serve.state import ServerState
-from fcgigate.wsgi import BadResponse, ClientDisconnected, FileWrapper, StartResponse, build_environ
+from fcgigate.wsgi import (
+    BadResponse,
+    ClientDisconnected,
+    FileWrapper,
+    StartResponse,
+    build_environ,
+    request_path,
+)
 
 error_log = logging.getLogger("fcgigate.error")
 
 ERROR_500 = b"Internal Server Error\n"
 ERROR_413 = b"Request body too large\n"
 ERROR_504 = b"The application did not answer in time (request_terminate_timeout)\n"
+ERROR_404 = b"Not Found\n"
 _PLAIN = [("Content-Type", "text/plain; charset=utf-8")]
+
+
+def not_found(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """The root "app" when only mounts are configured: a path under none of them."""
+    start_response("404 Not Found", _PLAIN + [("Content-Length", str(len(ERROR_404)))])
+    return [ERROR_404]
+
+
+class Route:
+    """An app the runner calls: the root app (``index`` 0) or a mount.
+
+    ``threads`` > 0 gives the route its own pool, created on its first request
+    (inside the serving process, after every fork); 0 runs it inline. ``index``
+    is its place in the scoreboard's per-mount counters.
+    """
+
+    __slots__ = ("prefix", "app", "threads", "index", "streams", "_below", "_pool", "_pool_name")
+
+    def __init__(self, prefix: str, app: Any, threads: int, index: int) -> None:
+        self.prefix = prefix
+        self.app = app
+        self.threads = threads
+        self.index = index
+        self.streams = threads > 0  # the app is called at the head and reads the body as it arrives
+        self._below = prefix + "/"
+        self._pool: ThreadPoolExecutor | None = None
+        # fcgigate-app_0 for the root app, fcgigate-app-api-v1_0 for [mount:/api/v1]
+        self._pool_name = "fcgigate-app" + (prefix.replace("/", "-") if index else "")
+
+    def matches(self, path: str) -> bool:
+        """``/a`` matches ``/a`` and ``/a/...``, never ``/ab``."""
+        return path == self.prefix or path.startswith(self._below)
+
+    def pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            # Created here, lazily, inside the serving process: by now every
+            # fork is behind us (see the module docstring).
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=self._pool_name)
+        return self._pool
+
+    def shutdown(self, wait: bool) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
 
 class Exchange:
@@ -81,6 +138,8 @@ class Exchange:
         "slow_logged",
         "terminated",
         "unix_client",
+        "route",
+        "split",
     )
 
     def __init__(
@@ -92,6 +151,8 @@ class Exchange:
         body: Any,
         stderr_budget: int,
         post: Any,
+        route: Route | None = None,
+        split: tuple[str, str] | None = None,
     ) -> None:
         self.channel = channel
         self.flow = flow
@@ -115,6 +176,10 @@ class Exchange:
         self.slow_logged = False  # the slow-request watcher's marks
         self.terminated = False
         self.unix_client = False  # an HTTP client on a unix socket, no forwarded address (status_allow)
+        # What Runner.route chose at the head: the app, and for a mount its
+        # (SCRIPT_NAME, PATH_INFO); None, None: the root route, split as usual.
+        self.route = route
+        self.split = split
 
     def describe(self) -> str:
         p = self.params
@@ -189,25 +254,39 @@ def _close(iterable: Any, ex: Exchange) -> None:
 class Runner:
     def __init__(self, state: ServerState) -> None:
         self.state = state
-        self.app = state.app
-        self.threads = state.settings.threads
-        self._pool: ThreadPoolExecutor | None = None
+        settings = state.settings
+        root_app = state.app if state.app is not None or not settings.mounts else not_found
+        # Without a root app every thread count is the mounts'; fcgigate's 404 runs inline.
+        self.root = Route(settings.mount, root_app, settings.threads if root_app is not not_found else 0, 0)
+        mounts = [
+            Route(prefix, app, threads, index)
+            for index, ((prefix, threads), app) in enumerate(
+                zip(settings.mounts, state.mount_apps, strict=True), 1
+            )
+        ]
+        self.routes = [self.root, *mounts]  # index order: the scoreboard's per-mount counters
+        # Longest prefix first, so that the first match is the longest one.
+        self._mounts = sorted(mounts, key=lambda route: len(route.prefix), reverse=True)
+        self._root_only = (self.root, None)
 
-    @property
-    def streams_body(self) -> bool:
-        """True when the app is called at the request head, before the body ends."""
-        return self.threads > 0
+    def route(self, params: dict[str, str]) -> tuple[Route, tuple[str, str] | None]:
+        """The route for a request's head, and for a mount its (SCRIPT_NAME, PATH_INFO).
 
-    def pool(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            # Created here, lazily, inside the serving process: by now every
-            # fork is behind us (see the module docstring).
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="fcgigate-app")
-        return self._pool
+        Matched on the decoded path without dot segments (as nginx matches its
+        locations), longest prefix first; no match: the root route. With no
+        mounts, no path is looked at.
+        """
+        if not self._mounts:
+            return self._root_only
+        path = request_path(params)
+        for route in self._mounts:
+            if route.matches(path):
+                return route, (route.prefix, path[len(route.prefix) :])
+        return self._root_only
 
     def shutdown(self, wait: bool = True) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=not wait)
+        for route in self.routes:
+            route.shutdown(wait)
 
     def environ(self, ex: Exchange, threaded: bool) -> dict[str, Any]:
         s = self.state.settings
@@ -216,6 +295,7 @@ class Runner:
             ex.body,
             ErrorStream(ex, threaded),
             mount=s.mount,
+            split=ex.split,
             multithread=threaded,
             multiprocess=s.multiprocess,
             file_wrapper=FileWrapper,
@@ -236,11 +316,13 @@ class Runner:
         ex.seq = state.requests_served
         if state.requests_served == state.retire_at:
             state.on_retire("max_requests")
+        route = ex.route or self.root
+        ex.route = route
         state.request_started(ex)
-        if self.threads:
-            self.pool().submit(self._run_threaded, ex)
+        if route.threads:
+            route.pool().submit(self._run_threaded, ex)
         else:
-            self._run_inline(ex, self.app)
+            self._run_inline(ex, route.app)
 
     def terminate(self, ex: Exchange) -> None:
         """``ex`` ran past request_terminate_timeout (loop thread, posted by the
@@ -376,7 +458,7 @@ class Runner:
 
         sr.write = write
         try:
-            result = self.app(self.environ(ex, True), sr)
+            result = ex.route.app(self.environ(ex, True), sr)
             if type(result) in (list, tuple) and sr.status is not None and not sr.headers_sent:
                 body = b"".join(result)
                 if ex.aborted:

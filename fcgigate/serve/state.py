@@ -27,6 +27,9 @@ class ServeSettings:
 
     mount: str = ""
     threads: int = 0
+    mounts: tuple[
+        tuple[str, int], ...
+    ] = ()  # [mount:/prefix] sections: (prefix, threads); apps in ServerState
     body_memory_limit: int = 1024 * 1024
     max_body_size: int = 1024**3  # 0: unlimited
     stderr_limit: int = 64 * 1024
@@ -97,8 +100,15 @@ class Mailbox:
 class ServerState:
     """Per-process serving state: the app, the loop, live connections, counters."""
 
-    def __init__(self, app: Any, settings: ServeSettings, loop: asyncio.AbstractEventLoop) -> None:
-        self.app = app
+    def __init__(
+        self,
+        app: Any,
+        settings: ServeSettings,
+        loop: asyncio.AbstractEventLoop,
+        mount_apps: tuple[Any, ...] = (),
+    ) -> None:
+        self.app = app  # the root app; None when only mounts serve (unmatched paths: 404)
+        self.mount_apps = mount_apps  # one per settings.mounts, in that order
         self.settings = settings
         self.loop = loop
         self.connections: set[Any] = set()

@@ -114,7 +114,8 @@ def _alive(pid: int) -> bool:
 class Daemon:
     """One fcgigate daemon run; a context manager that stops it on exit.
 
-    ``settings`` become the ``[fcgigate]`` section (values through ``ini_value``);
+    ``settings`` become the ``[fcgigate]`` section (values through ``ini_value``),
+    ``sections`` (name -> settings) the sections written after it;
     ``app`` is a shortcut for ``settings["app"]``; ``argv`` is added after
     ``-c <ini>``; ``env`` adds (or, with None values, removes) environment
     variables. With ``settings["daemon"]`` true the launched process is expected
@@ -132,6 +133,7 @@ class Daemon:
         *,
         startup_timeout: float = STARTUP_TIMEOUT,
         run_as: str | None = None,
+        sections: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.dir = Path(tmp_path)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -149,6 +151,8 @@ class Daemon:
         self.extra_env = dict(env or {})
         self.startup_timeout = startup_timeout
         self.run_as = run_as  # a user name: start the daemon as that user (the test runs as root)
+        # More INI sections after [fcgigate], e.g. {"mount:/a": {"app": "tests.apps.echo:app"}}
+        self.sections = {name: dict(values) for name, values in (sections or {}).items()}
         self.ini = self.dir / "fcgigate.ini"
         self.log_path = self.dir / "daemon.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -183,6 +187,8 @@ class Daemon:
     def write_ini(self) -> Path:
         lines = ["; written by tests/support/daemon.py", "[fcgigate]"]
         lines += [f"{name} = {ini_value(value)}" for name, value in self.settings.items()]
+        for section, values in self.sections.items():
+            lines += ["", f"[{section}]", *(f"{name} = {ini_value(value)}" for name, value in values.items())]
         self.ini.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return self.ini
 
