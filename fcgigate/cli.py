@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 
 from fcgigate import __version__, logs
-from fcgigate.config import ConfigError, add_arguments, cli_values, load_config
+from fcgigate.config import Config, ConfigError, add_arguments, cli_values, load_config
 from fcgigate.daemon import PrivilegeError, read_pid, resolve_account
 from fcgigate.master import Master, check_app
 from fcgigate.status import Scoreboard
@@ -129,11 +129,12 @@ def show_status(config: object, watch: float | None = None) -> int:
     except OSError as exc:
         print(f"fcgigate status: cannot read the scoreboard of PID {pid}: {exc}", file=sys.stderr)
         return 1
-    app = getattr(config, "app", None) or ""
+    app = config.apps() if isinstance(config, Config) else ""
+    mounts = config.mount_names() if isinstance(config, Config) else ()
     try:
         while True:
             snap = board.snapshot()
-            text = render_text(snap, summarize(snap), app, full=True)
+            text = render_text(snap, summarize(snap, mounts), app, full=True)
             if watch:
                 sys.stdout.write("\x1b[H\x1b[2J")  # home, clear: a screen that refreshes, as top's
             sys.stdout.write(text)

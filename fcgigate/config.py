@@ -1417,6 +1417,14 @@ class Config:
         """The apps served, for log lines: ``proj.wsgi:app, /api=proj.api:app``."""
         return ", ".join([*([self.app] if self.app else []), *(f"{m.prefix}={m.app}" for m in self.mounts)])
 
+    def mount_names(self) -> tuple[str, ...]:
+        """The status page's names for the scoreboard's per-route counters: the root
+        app's `mount` (``/`` at the root; fcgigate's 404 when there is no root app),
+        then each [mount:...] prefix; empty when there are no mount sections."""
+        if not self.mounts:
+            return ()
+        return (self.mount or "/", *(mount.prefix for mount in self.mounts))
+
     def as_dict(self) -> dict[str, Any]:
         """Setting name -> typed value, in registry order."""
         return {setting.name: getattr(self, setting.name) for setting in SETTINGS}

@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 MEMFD_NAME = "fcgigate-scoreboard"
-MAGIC = b"FCGS0002"  # the layout's version: fcgigate status reads only its own
+MAGIC = b"FCGS0003"  # the layout's version: fcgigate status reads only its own
 
 FREE, BOOTING, READY, RETIRING, DRAINING = range(5)
 STATE_NAMES = ("free", "starting", "idle", "retiring", "draining")  # READY is idle or busy
@@ -35,15 +35,19 @@ PROTOCOLS = ("", "fastcgi", "http")
 EXIT_CAUSES = ("recycled", "retired", "timeout", "crashed", "signal", "boot_failed")
 
 MAX_LISTENERS = 16
+MAX_ROUTES = 16  # requests counted per app: the root app (0) and up to 15 [mount:...] sections
 
 # The header: magic, master pid, generation, reloads, start (wall clock), one
 # counter per EXIT_CAUSES, requests and connections of workers gone (so that
 # totals survive recycling), the number of slots; then per listener: queue
-# now, queue max seen, queue limit, the listener's URL.
-_HEAD = struct.Struct(f"=8siIId{len(EXIT_CAUSES)}QQQI4x")
+# now, queue max seen, queue limit, the listener's URL. Requests per route of
+# workers gone come right after the fixed part (their index is the route's).
+_HEAD = struct.Struct(f"=8siIId{len(EXIT_CAUSES)}QQQI4x{MAX_ROUTES}Q")
 _EXITS = 28
 _PAST = _EXITS + 8 * len(EXIT_CAUSES)
 _SIZE = _PAST + 16
+_PAST_ROUTES = _SIZE + 8
+_ROUTES_FMT = f"={MAX_ROUTES}Q"
 _LISTENER = struct.Struct("=III4x112s")
 _SLOTS_AT = _HEAD.size + MAX_LISTENERS * _LISTENER.size
 
@@ -54,8 +58,9 @@ _SLOTS_AT = _HEAD.size + MAX_LISTENERS * _LISTENER.size
 #   clock), accepted connections, open connections, requests in progress,
 #   CPU seconds, RSS bytes, when it last (re)opened its log files (monotonic:
 #   the master's built-in rotation waits for it) | requests served, start of
-#   the current request (monotonic; 0: none), "METHOD URI", client address.
-SLOT = struct.Struct("=iIBB2xddQIIdQd" + "Qd160s48s")
+#   the current request (monotonic; 0: none), "METHOD URI", client address |
+#   requests per route (index 0: the root app, then the mounts in file order).
+SLOT = struct.Struct("=iIBB2xddQIIdQd" + "Qd160s48s" + f"{MAX_ROUTES}Q")
 _PROTOCOL = struct.calcsize("=iIB")
 _HEARTBEAT = struct.calcsize("=iIBB2x")
 _ACCEPTED = _HEARTBEAT + 16
@@ -64,6 +69,7 @@ _USAGE = _OPEN + 8
 _LOGS = _USAGE + 16
 _REQUESTS = _LOGS + 8
 _CURRENT = _REQUESTS + 8
+_ROUTES = _CURRENT + 8 + 160 + 48
 _STATE = struct.calcsize("=iI")
 _COUNTS = struct.Struct("=II")
 _USAGE_FIELDS = struct.Struct("=dQ")
@@ -72,19 +78,20 @@ _USAGE_FIELDS = struct.Struct("=dQ")
 class Slot:
     """A worker's view of its own slot (writes) or anyone's (reads)."""
 
-    __slots__ = ("_buf", "_offset", "requests", "accepted", "_protocol_byte")
+    __slots__ = ("_buf", "_offset", "requests", "accepted", "_protocol_byte", "_routes")
 
     def __init__(self, buf: Any, index: int) -> None:
         self._buf = buf
         self._offset = _SLOTS_AT + index * SLOT.size
         self.requests = 0
         self.accepted = 0
+        self._routes = [0] * MAX_ROUTES
 
     # -- the master, around a worker's life
     def claim(self, pid: int, generation: int) -> None:
         SLOT.pack_into(
             self._buf, self._offset, pid, generation, BOOTING, 0, time.monotonic(), time.time(),
-            0, 0, 0, 0.0, 0, 0.0, 0, 0.0, b"", b"",
+            0, 0, 0, 0.0, 0, 0.0, 0, 0.0, b"", b"", *([0] * MAX_ROUTES),
         )  # fmt: skip
 
     def set_pid(self, pid: int) -> None:
@@ -92,7 +99,25 @@ class Slot:
 
     def free(self) -> None:
         SLOT.pack_into(
-            self._buf, self._offset, 0, 0, FREE, 0, 0.0, 0.0, 0, 0, 0, 0.0, 0, 0.0, 0, 0.0, b"", b""
+            self._buf,
+            self._offset,
+            0,
+            0,
+            FREE,
+            0,
+            0.0,
+            0.0,
+            0,
+            0,
+            0,
+            0.0,
+            0,
+            0.0,
+            0,
+            0.0,
+            b"",
+            b"",
+            *([0] * MAX_ROUTES),
         )
 
     # -- the worker, about itself
@@ -140,6 +165,11 @@ class Slot:
         )  # fmt: skip
         buf[offset + _PROTOCOL] = protocol
 
+    def count_route(self, index: int) -> None:
+        """A request went to route ``index`` (the root app 0, mounts 1...)."""
+        count = self._routes[index] = self._routes[index] + 1
+        struct.pack_into("=Q", self._buf, self._offset + _ROUTES + 8 * index, count)
+
     def request_done(self) -> None:
         struct.pack_into("=d", self._buf, self._offset + _CURRENT, 0.0)
 
@@ -147,7 +177,7 @@ class Slot:
     def read(self) -> dict[str, Any]:
         fields = SLOT.unpack_from(self._buf, self._offset)
         (pid, generation, state, protocol, heartbeat, started, accepted, open_connections, active, cpu, rss,
-         logs_opened, requests, request_started, request, client) = fields  # fmt: skip
+         logs_opened, requests, request_started, request, client) = fields[:16]  # fmt: skip
         return {
             "pid": pid, "generation": generation, "state": state, "heartbeat": heartbeat,
             "started": started, "accepted": accepted, "open_connections": open_connections,
@@ -157,6 +187,7 @@ class Slot:
             "request": request.rstrip(b"\0").decode("latin-1") if request_started else "",
             "client": client.rstrip(b"\0").decode("latin-1") if request_started else "",
             "protocol": PROTOCOLS[protocol] if request_started and protocol < len(PROTOCOLS) else "",
+            "routes": list(fields[16:]),
         }  # fmt: skip
 
 
@@ -171,7 +202,9 @@ class Scoreboard:
             self.fd = os.memfd_create(MEMFD_NAME, os.MFD_CLOEXEC)
             os.ftruncate(self.fd, length)
             buf = mmap.mmap(self.fd, length, flags=mmap.MAP_SHARED)
-            _HEAD.pack_into(buf, 0, MAGIC, 0, 0, 0, 0.0, *([0] * len(EXIT_CAUSES)), 0, 0, size)
+            _HEAD.pack_into(
+                buf, 0, MAGIC, 0, 0, 0, 0.0, *([0] * len(EXIT_CAUSES)), 0, 0, size, *([0] * MAX_ROUTES)
+            )
         self._buf = buf
 
     @classmethod
@@ -221,6 +254,11 @@ class Scoreboard:
         struct.pack_into(
             "=QQ", self._buf, _PAST, requests + worker["requests"], accepted + worker["accepted"]
         )
+        past = struct.unpack_from(_ROUTES_FMT, self._buf, _PAST_ROUTES)
+        routes = worker.get("routes") or [0] * MAX_ROUTES
+        struct.pack_into(
+            _ROUTES_FMT, self._buf, _PAST_ROUTES, *(a + b for a, b in zip(past, routes, strict=True))
+        )
 
     def set_listeners(self, queues: list[tuple[str, int, int]]) -> None:
         """Each listener's URL, queue now and limit; the maximum seen is kept
@@ -244,6 +282,7 @@ class Scoreboard:
         _, pid, generation, reloads, started = head[:5]
         exits = dict(zip(EXIT_CAUSES, head[5 : 5 + len(EXIT_CAUSES)], strict=True))
         past_requests, past_accepted = head[5 + len(EXIT_CAUSES) : 7 + len(EXIT_CAUSES)]
+        past_routes = list(head[-MAX_ROUTES:])
         listeners = []
         for index in range(MAX_LISTENERS):
             depth, seen, limit, url = _LISTENER.unpack_from(self._buf, _HEAD.size + index * _LISTENER.size)
@@ -258,6 +297,6 @@ class Scoreboard:
                 workers.append(slot)
         return {
             "pid": pid, "generation": generation, "reloads": reloads, "started": started, "exits": exits,
-            "past_requests": past_requests, "past_accepted": past_accepted,
+            "past_requests": past_requests, "past_accepted": past_accepted, "past_routes": past_routes,
             "listeners": listeners, "workers": workers, "now": time.time(), "monotonic": time.monotonic(),
         }  # fmt: skip

@@ -40,8 +40,14 @@ def worker_state(worker: dict[str, Any]) -> str:
     return STATE_NAMES[state] if state < len(STATE_NAMES) else "unknown"
 
 
-def summarize(snap: dict[str, Any]) -> dict[str, Any]:
-    """Totals over the workers, plus what past workers served (kept by the master)."""
+def summarize(snap: dict[str, Any], mounts: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Totals over the workers, plus what past workers served (kept by the master).
+
+    ``mounts`` names the routes by index (the root app's mount or ``/`` first,
+    then each [mount:...] prefix): with more than one, ``mounts`` in the summary
+    maps each to its requests. A route index follows the file's order, so a
+    reload that reorders the sections mixes the old counts into the new names.
+    """
     workers = snap["workers"]
     states = {name: 0 for name in ("idle", "busy", "starting", "retiring", "draining")}
     for worker in workers:
@@ -50,7 +56,13 @@ def summarize(snap: dict[str, Any]) -> dict[str, Any]:
             round(snap["monotonic"] - worker["request_started"], 3) if worker["request_started"] else None
         )
         states[worker["status"]] = states.get(worker["status"], 0) + 1
-    return {
+    per_mount = {}
+    if len(mounts) > 1:
+        for index, name in enumerate(mounts):
+            past = snap.get("past_routes", [])
+            total = (past[index] if index < len(past) else 0) + sum(w["routes"][index] for w in workers)
+            per_mount[name] = total
+    summary = {
         "requests": snap["past_requests"] + sum(w["requests"] for w in workers),
         "accepted_connections": snap["past_accepted"] + sum(w["accepted"] for w in workers),
         "open_connections": sum(w["open_connections"] for w in workers),
@@ -59,15 +71,25 @@ def summarize(snap: dict[str, Any]) -> dict[str, Any]:
         "total_workers": len(workers),
         "uptime": round(snap["now"] - snap["started"], 3) if snap["started"] else 0.0,
     }
+    if per_mount:
+        summary["mounts"] = per_mount
+    return summary
 
 
 class StatusPages:
     """The two endpoints, and who may see them."""
 
     def __init__(
-        self, scoreboard: Any, app_name: str, status_path: str, ping_path: str, allow: tuple[str, ...]
+        self,
+        scoreboard: Any,
+        app_name: str,
+        status_path: str,
+        ping_path: str,
+        allow: tuple[str, ...],
+        mounts: tuple[str, ...] = (),
     ) -> None:
         self.scoreboard = scoreboard
+        self.mounts = mounts  # route names by scoreboard index (see summarize)
         self.app_name = app_name
         self.paths = {path: handler for path, handler in ((status_path, self.status), (ping_path, self.ping))
                       if path}  # fmt: skip
@@ -109,7 +131,7 @@ class StatusPages:
         query = {part.partition("=")[0] for part in environ.get("QUERY_STRING", "").split("&") if part}
         fmt = next((f for f in FORMATS if f in query), "text")
         snap = self.scoreboard.snapshot()
-        summary = summarize(snap)
+        summary = summarize(snap, self.mounts)
         full = "full" in query
         if fmt == "json":
             body, ctype = render_json(snap, summary, self.app_name, full), "application/json"
@@ -169,6 +191,7 @@ def render_text(snap: dict[str, Any], summary: dict[str, Any], app: str, full: b
         ("total workers", summary["total_workers"]),
         ("worker exits", ", ".join(f"{cause} {snap['exits'][cause]}" for cause in EXIT_CAUSES)),
     ]  # fmt: skip
+    lines += [(f"requests {mount}", count) for mount, count in summary.get("mounts", {}).items()]
     width = max(len(name) for name, _ in lines) + 2
     out = [f"{name + ':':<{width}}{value}" for name, value in lines]
     if full:
@@ -274,6 +297,13 @@ def render_openmetrics(snap: dict[str, Any], summary: dict[str, Any], app: str) 
         "Requests started, by every worker ever.",
         [("_total", {}, summary["requests"])],
     )
+    if "mounts" in summary:
+        family(
+            "fcgigate_mount_requests",
+            "counter",
+            "Requests started, by the app's mount (/: the root app, or fcgigate's 404 without one).",
+            [("_total", {"mount": mount}, count) for mount, count in summary["mounts"].items()],
+        )
     family(
         "fcgigate_accepted_connections",
         "counter",
@@ -360,6 +390,7 @@ def render_html(snap: dict[str, Any], summary: dict[str, Any], app: str) -> str:
     ]  # fmt: skip
     items += [(f"listen queue {item['url']}", f"{item['queue']} (max {item['max_queue']})")
               for item in snap["listeners"]]  # fmt: skip
+    items += [(f"requests {mount}", count) for mount, count in summary.get("mounts", {}).items()]
     summary_rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in items)
     numeric = {"slot", "pid", "gen", "requests", "accepted", "open", "active", "cpu s", "rss MiB", "seconds"}
     head = "".join(f"<th>{esc(c)}</th>" for c in WORKER_COLUMNS)

@@ -321,8 +321,8 @@ class Worker:
             self.slot.logs_opened()
             state.measure_cpu = "{cpu_us}" in cfg.access_log_format
         if self.scoreboard is not None and (cfg.status_path or cfg.ping_path):
-            state.pages = StatusPages(self.scoreboard, cfg.app or "", cfg.status_path, cfg.ping_path,
-                                      cfg.status_allow)  # fmt: skip
+            state.pages = StatusPages(self.scoreboard, cfg.apps(), cfg.status_path, cfg.ping_path,
+                                      cfg.status_allow, cfg.mount_names())  # fmt: skip
         if cfg.runs_inline() and cfg.slow_request_timeout:
             # The loop is what an inline app blocks: the master, seeing the
             # request run long in the scoreboard, signals us, and this handler

@@ -154,6 +154,7 @@ class ServerState:
                 )
             else:
                 slot.count_request()
+            slot.count_route(ex.route.index)
             slot.counts(len(self.connections), len(inflight))
 
     def request_finished(self, ex: Any) -> None:
