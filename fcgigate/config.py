@@ -1489,7 +1489,7 @@ def _read_ini(path: str) -> IniFile:
         stripped = raw.strip()
         if not stripped or stripped[0] in "#;":
             continue  # as in configparser, indentation alone says whether a value goes on
-        line = _INLINE_COMMENT_RE.sub("", stripped)
+        line = _INLINE_COMMENT_RE.sub("", stripped).rstrip()  # "[section]  # note" too
         indent = len(raw) - len(raw.lstrip())
         if current is not None and indent > current_indent:
             current.append(line)
