@@ -154,7 +154,8 @@ class ServerState:
                 )
             else:
                 slot.count_request()
-            slot.count_route(ex.route.index)
+            if self.settings.mounts:  # without mounts, every request is the root app's: no counter
+                slot.count_route(ex.route.index)
             slot.counts(len(self.connections), len(inflight))
 
     def request_finished(self, ex: Any) -> None:
