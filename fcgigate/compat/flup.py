@@ -1,11 +1,12 @@
 """flup's FastCGI ``WSGIServer``, served by fcgigate: the change is one import line.
 
-::
+In the program, ``from flup.server.fcgi import WSGIServer`` becomes::
 
-    from flup.server.fcgi import WSGIServer          # before
-    from fcgigate.compat.flup import WSGIServer      # after
+    from fcgigate.compat.flup import WSGIServer
 
     WSGIServer(app, bindAddress="/run/app.sock").run()
+
+(fcgigate itself never imports flup.)
 
 Rule 1: the constructor only checks and records its arguments. It binds no socket,
 creates no event loop and starts no thread. flup's constructor starts its thread pool
