@@ -13,8 +13,6 @@ which the accounting below allows for). Every wait has a deadline, and
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import signal
 import socket
@@ -26,54 +24,17 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import Daemon, free_port
+from tests.support import served as support
 from tests.support.fcgi import FastCGIClient, default_params
+from tests.support.served import TIMEOUT, Start, pid_of, wait_for
 
 pytestmark = pytest.mark.integration
-
-Start = Callable[..., Daemon]
-APP = "tests.apps.slow:app"
-TIMEOUT = 5.0  # every socket operation of these tests, unless a test says otherwise
-STATUS = "/fcgigate/status?json&full"
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-class Served:
-    """A daemon serving the ``slow`` app on an HTTP and a FastCGI port."""
-
-    def __init__(self, daemon_factory: Start, **settings: Any) -> None:
-        self.http_port, self.fcgi_port = free_port(), free_port()
-        settings.setdefault("graceful_timeout", 3)
-        settings.setdefault("timeout", 30)
-        settings["bind"] = f"http://127.0.0.1:{self.http_port}, fastcgi://127.0.0.1:{self.fcgi_port}"
-        self.daemon = daemon_factory(settings, app=APP)
-        self.status_reads = 0  # each on its own connection: accepted_connections counts them
-
-    def http(self, path: str, timeout: float = TIMEOUT) -> tuple[int, bytes]:
-        """One request on a fresh connection; (status, body)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
-        try:
-            conn.request("GET", path, headers={"Connection": "close"})
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-    def fastcgi(self, uri: str, timeout: float = TIMEOUT) -> tuple[int, bytes]:
-        """One FastCGI request on a fresh connection (no keep-alive); (status, body)."""
-        with FastCGIClient(("127.0.0.1", self.fcgi_port), timeout) as client:
-            response = client.request(default_params("GET", uri))
-        assert response.ended and response.protocol_status == 0, response
-        return response.status, response.body
-
-    def status(self) -> dict[str, Any]:
-        self.status_reads += 1
-        code, body = self.http(STATUS)
-        assert code == 200, body
-        return json.loads(body)
-
+class Served(support.Served):
     def wait_status(self, predicate: Callable[[dict[str, Any]], bool], timeout: float) -> dict[str, Any]:
         """Read the status page until ``predicate`` holds (or ``timeout`` passes); the last read."""
         deadline = time.monotonic() + timeout
@@ -82,20 +43,6 @@ class Served:
             if predicate(data) or time.monotonic() > deadline:
                 return data
             time.sleep(0.1)
-
-
-def pid_of(body: bytes) -> int:
-    """The pid in a ``slow`` app answer (``<pid> <path>``)."""
-    return int(body.split()[0])
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def by_pid(data: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -262,6 +209,9 @@ def test_a_short_request_that_ends_leaves_the_slow_one_shown(daemon_factory: Sta
     served = Served(daemon_factory, workers=1, threads=4)
     pending = send_slow(served, "http", 2.5)
     try:
+        # The slow one runs first (waited for, not slept for: a loaded machine is slow to start it).
+        started = served.wait_status(lambda d: d["worker_list"][0]["active"] == 1, TIMEOUT)
+        assert started["worker_list"][0]["request"] == "GET /sleep?seconds=2.5", started
         time.sleep(0.3)
         status, body = served.http("/short")
         assert status == 200, body

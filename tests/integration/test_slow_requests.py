@@ -20,8 +20,6 @@ Every wait has a deadline; ``graceful_timeout`` and ``timeout`` are explicit.
 
 from __future__ import annotations
 
-import http.client
-import json
 import re
 import threading
 import time
@@ -31,14 +29,11 @@ from typing import Any
 
 import pytest
 
-from tests.support.daemon import Daemon, free_port
-from tests.support.fcgi import FastCGIClient, default_params
+from tests.support import served as support
+from tests.support.served import TIMEOUT, Start, pid_of, wait_for
 
 pytestmark = pytest.mark.integration
 
-Start = Callable[..., Daemon]
-APP = "tests.apps.slow:app"
-TIMEOUT = 5.0
 # A log record starts with its timestamp; the lines that follow (a stack) belong to it.
 RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILINE)
 
@@ -46,38 +41,9 @@ RECORD_START = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", re.MULTILIN
 # --------------------------------------------------------------------------- helpers
 
 
-class Served:
-    """A daemon serving the ``slow`` app on an HTTP and a FastCGI port."""
-
+class Served(support.Served):
     def __init__(self, daemon_factory: Start, **settings: Any) -> None:
-        self.http_port, self.fcgi_port = free_port(), free_port()
-        settings.setdefault("graceful_timeout", 5)
-        settings.setdefault("timeout", 30)
-        settings["bind"] = f"http://127.0.0.1:{self.http_port}, fastcgi://127.0.0.1:{self.fcgi_port}"
-        self.daemon = daemon_factory(settings, app=APP)
-
-    def http(self, path: str, timeout: float = TIMEOUT) -> tuple[int, bytes]:
-        """One request on a fresh connection; (status, body)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=timeout)
-        try:
-            conn.request("GET", path, headers={"Connection": "close"})
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-    def fastcgi(self, uri: str, timeout: float = TIMEOUT) -> tuple[int, bytes]:
-        """One FastCGI request on a fresh connection; (status, body). A request
-        not ended with FCGI_REQUEST_COMPLETE is an AssertionError."""
-        with FastCGIClient(("127.0.0.1", self.fcgi_port), timeout) as client:
-            response = client.request(default_params("GET", uri))
-        assert response.ended and response.protocol_status == 0, response
-        return response.status, response.body
-
-    def status(self) -> dict[str, Any]:
-        code, body = self.http("/fcgigate/status?json&full")
-        assert code == 200, body
-        return json.loads(body)
+        super().__init__(daemon_factory, **{"graceful_timeout": 5, **settings})
 
     def records(self, containing: str) -> list[str]:
         """The error-log records (a first line and its stack) that contain ``containing``."""
@@ -85,20 +51,6 @@ class Served:
         starts = [match.start() for match in RECORD_START.finditer(log)] + [len(log)]
         records = [log[a:b] for a, b in zip(starts, starts[1:], strict=False)]
         return [record for record in records if containing in record]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
-def pid_of(body: bytes) -> int:
-    """The pid in a ``slow`` app answer (``<pid> <path>``)."""
-    return int(body.split()[0])
 
 
 class Background(threading.Thread):
