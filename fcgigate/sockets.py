@@ -35,18 +35,12 @@ def bind(
     """
     try:
         if address.family == "unix":
-            sock = _bind_unix(address.path, backlog, mode)
             try:
-                if owner or group:
-                    os.chown(address.path, _uid(owner), _gid(group))
-            except (OSError, KeyError) as exc:
-                sock.close()
-                os.unlink(address.path)
-                why = f"no such user or group {exc.args[0]!r}" if isinstance(exc, KeyError) else exc.strerror
-                raise OSError(
-                    getattr(exc, "errno", errno.EINVAL), f"cannot give it owner/group: {why}"
-                ) from None
-            return sock
+                ids = (_uid(owner), _gid(group)) if owner or group else None
+            except KeyError as exc:
+                why = f"cannot give it owner/group: no such user or group {exc.args[0]!r}"
+                raise OSError(errno.EINVAL, why) from None
+            return _bind_unix(address.path, backlog, mode, ids)
         return _bind_tcp(address.host, address.port, backlog)
     except OSError as exc:
         raise BindError(exc.errno, f"cannot listen on {address.url}: {exc.strerror or exc}") from None
@@ -135,18 +129,26 @@ def _bind_tcp(host: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
-def _bind_unix(path: str, backlog: int, mode: int) -> socket.socket:
+def _bind_unix(path: str, backlog: int, mode: int, ids: tuple[int, int] | None) -> socket.socket:
     _remove_stale_socket(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         # Create it with no permissions for others at all, then open it up to
-        # ``mode``: no window where a looser umask leaves it world-writable.
+        # ``mode`` and give it its owner: no window where a looser umask
+        # leaves it world-writable, and nobody connects before it is what the
+        # settings say (listen comes last).
         old_umask = os.umask(0o777)
         try:
             sock.bind(path)
         finally:
             os.umask(old_umask)
         os.chmod(path, mode)
+        if ids is not None:
+            try:
+                os.chown(path, *ids)
+            except OSError as exc:
+                os.unlink(path)
+                raise OSError(exc.errno, f"cannot give it owner/group: {exc.strerror}") from None
         sock.listen(backlog)
         sock.setblocking(False)
     except OSError:
