@@ -23,6 +23,7 @@ import tempfile
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from typing import Any
 
 
 class BodyAborted(OSError):
@@ -66,10 +67,16 @@ class _Reader(ABC):
 
 
 class SpooledBody(_Reader):
-    """A complete body: memory up to ``memory_limit``, then a temporary file."""
+    """A complete body: memory up to ``memory_limit``, then a temporary file.
+
+    The spool is made at the first byte: most requests (GET) have no body, and
+    making and finalizing a SpooledTemporaryFile for each cost a few per cent
+    of a hello-world request.
+    """
 
     def __init__(self, memory_limit: int) -> None:
-        self._file = tempfile.SpooledTemporaryFile(max_size=memory_limit)
+        self._limit = memory_limit
+        self._file: Any = None
         self.received = 0
         self.finished = False
         self.aborted = False
@@ -81,12 +88,15 @@ class SpooledBody(_Reader):
 
     # writer side (event loop)
     def write(self, data: bytes) -> None:
+        if self._file is None:
+            self._file = tempfile.SpooledTemporaryFile(max_size=self._limit)  # noqa: SIM115 - closed by close()
         self._file.write(data)
         self.received += len(data)
 
     def finish(self) -> None:
         self.finished = True
-        self._file.seek(0)
+        if self._file is not None:
+            self._file.seek(0)
 
     def abort(self, error: BodyAborted | None = None) -> None:
         self.aborted = True
@@ -96,6 +106,8 @@ class SpooledBody(_Reader):
     def read(self, size: int | None = -1) -> bytes:
         if self.aborted:
             raise self.error
+        if self._file is None:
+            return b""
         if size is None or size < 0:
             return self._file.read()
         return self._file.read(size)
@@ -103,10 +115,13 @@ class SpooledBody(_Reader):
     def readline(self, size: int | None = -1) -> bytes:
         if self.aborted:
             raise self.error
+        if self._file is None:
+            return b""
         return self._file.readline(-1 if size is None else size)
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
 
 class StreamingBody(_Reader):

@@ -205,7 +205,7 @@ def compile_format(fmt: str) -> Any:
             continue
         code = _FIELD_CODE[field]
         if conversion in ("r", "s", "a"):
-            code = f"{ {'r': 'repr', 's': 'str', 'a': 'ascii'}[conversion]}({code})"
+            code = f"{ {'r': 'repr', 's': 'str', 'a': 'ascii'}[conversion] }({code})"
         pieces.append(f"format({code}, {spec!r})" if spec else f"str({code})")
     source = f"def render(p, ex, state, protocol):\n    return ''.join(({', '.join(pieces)},))\n"
     namespace: dict[str, Any] = {"_monotonic": time.monotonic}

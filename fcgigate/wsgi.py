@@ -307,9 +307,13 @@ def apply_forwarded(params: dict[str, str], trusts: Callable[[str], bool]) -> bo
         proto, host = last.get("proto"), last.get("host")
     else:
         xff = params.get("HTTP_X_FORWARDED_FOR", "")
+        proto = params.get("HTTP_X_FORWARDED_PROTO", "")
+        host = params.get("HTTP_X_FORWARDED_HOST", "")
+        if not (xff or proto or host):
+            return False  # the common case, even from a trusted peer: nothing forwarded
         hops = [hop.strip() for hop in xff.split(",") if hop.strip()]
-        proto = params.get("HTTP_X_FORWARDED_PROTO", "").rpartition(",")[2].strip() or None
-        host = params.get("HTTP_X_FORWARDED_HOST", "").rpartition(",")[2].strip() or None
+        proto = proto.rpartition(",")[2].strip() or None
+        host = host.rpartition(",")[2].strip() or None
     # RFC 7239 6.2/6.3: a node may be "unknown" or an obfuscated "_id";
     # REMOTE_ADDR must stay an address, so only IP hops count.
     hops = [hop for hop in hops if _is_ip(hop)]
