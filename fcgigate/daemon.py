@@ -75,7 +75,7 @@ class PidFile:
             raise AlreadyRunning(f"already running as PID {pid} (pidfile {self.path})") from None
         finally:
             os.close(fd)
-        if pid != os.getpid() and _pid_alive(pid) and _is_fcgigate(pid):
+        if pid != os.getpid() and pid_alive(pid) and _is_fcgigate(pid):
             raise AlreadyRunning(f"already running as PID {pid} (pidfile {self.path})")
         self.stale_pid = pid
 
@@ -132,7 +132,8 @@ def read_pid(path: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Is there a process ``pid`` (ours or not: EPERM means it exists)?"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -216,7 +216,8 @@ def compile_format(fmt: str) -> Any:
 class AccessLog:
     """One line per request, buffered and written once per event-loop turn.
 
-    ``log`` only formats into a list; the owner calls ``flush`` soon after
+    ``render`` makes a line (see compile_format) and ``add`` only appends it to a
+    list; the owner calls ``flush`` soon after
     (the glue schedules it with ``loop.call_soon`` on the first line of a
     turn), so a burst of responses costs one write system call, not one each.
     ``target`` is a file path, "-" for stdout, or a syslog target (one
@@ -227,10 +228,7 @@ class AccessLog:
         self.target = target
         self.format = fmt
         self.lines: list[str] = []
-        try:
-            self.render = compile_format(fmt)
-        except KeyError:  # a field the server does not know: only log(fields) can fill it
-            self.render = None
+        self.render = compile_format(fmt)  # the fields were checked by config (ACCESS_FIELDS)
         self._file = self._open()
 
     def _open(self):  # noqa: ANN202 - a stream, or a syslog writer
@@ -241,10 +239,6 @@ class AccessLog:
         # Unbuffered bytes: each flush is one write(2) of whole lines on an
         # O_APPEND file, so lines of several workers never interleave mid-line.
         return _AppendFile(self.target)
-
-    def log(self, fields: dict) -> bool:
-        """Buffer a line made from ``fields``; True when it is the first since the last flush."""
-        return self.add(self.format.format_map(fields))
 
     def add(self, line: str) -> bool:
         """Buffer ``line`` (see ``render``); True when it is the first since the last flush."""

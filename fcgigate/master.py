@@ -52,6 +52,7 @@ from fcgigate.daemon import (
     drop_privileges,
     give_files,
     monotonic_usec,
+    pid_alive,
     report_ready,
     resolve_account,
     sd_notify,
@@ -228,7 +229,7 @@ class Master:
             if self.pidfile is not None and (problem := self.pidfile.remove()):
                 error_log.warning("%s", problem)
             self.restore_signals()
-            if self.upgraded_child is None or not _alive(self.upgraded_child):
+            if self.upgraded_child is None or not pid_alive(self.upgraded_child):
                 self.close_listeners()
             else:  # the new master serves on them now: close ours, keep the files
                 for sock, _ in self.listeners:
@@ -528,7 +529,7 @@ class Master:
         if self.stopping:
             error_log.info("master: SIGUSR2 ignored, stopping")
             return
-        if self.upgraded_child is not None and _alive(self.upgraded_child):
+        if self.upgraded_child is not None and pid_alive(self.upgraded_child):
             error_log.warning(
                 "master: SIGUSR2 ignored, an upgraded master (pid %d) already runs", self.upgraded_child
             )
@@ -801,7 +802,7 @@ class Master:
         if self.stopping == "fast" or (self.stopping == how):
             return
         self.stopping = how
-        if self.upgraded_child is None or not _alive(self.upgraded_child):
+        if self.upgraded_child is None or not pid_alive(self.upgraded_child):
             # (After an upgrade the new master is the service: it goes on.)
             sd_notify("STOPPING=1", f"STATUS=stopping ({how})")
         now = time.monotonic()
@@ -856,16 +857,6 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _describe(status: int) -> str:

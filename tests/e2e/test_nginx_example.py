@@ -224,29 +224,8 @@ class ExampleNginx(Nginx):
         shutil.copyfile(FASTCGI_PARAMS, self.prefix / "fastcgi_params")
 
     def render(self) -> str:
-        p = self.prefix
-        # As root, workers would become "nobody" and lose the 0660 sockets.
-        user = "user root;\n" if os.geteuid() == 0 else ""
         return f"""\
-# written by tests/e2e/test_nginx_example.py
-daemon off;
-master_process on;
-worker_processes 1;
-{user}pid {p}/nginx.pid;
-error_log {self.error_log_path} info;
-
-events {{
-    worker_connections 256;
-}}
-
-http {{
-    access_log {self.access_log_path};
-    client_body_temp_path {p}/client_body_temp;
-    proxy_temp_path {p}/proxy_temp;
-    fastcgi_temp_path {p}/fastcgi_temp;
-    uwsgi_temp_path {p}/uwsgi_temp;
-    scgi_temp_path {p}/scgi_temp;
-
+{self.preamble("tests/e2e/test_nginx_example.py", 256)}
     include {self.site_path};
 }}
 """

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import free_port
+from tests.support.daemon import free_port, wait_lines
 from tests.support.fcgi import FastCGIClient, default_params
 
 pytestmark = pytest.mark.integration
@@ -20,17 +20,6 @@ COMBINED = re.compile(
     r"^(?P<addr>\S+) - (?P<user>\S+) \[(?P<time>\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "
     r'"(?P<request>[^"]*)" (?P<status>\d{3}) (?P<bytes>\d+) "(?P<referer>[^"]*)" "(?P<agent>[^"]*)"$'
 )
-
-
-def wait_lines(path: Path, count: int, timeout: float = 5.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    lines: list[str] = []
-    while time.monotonic() < deadline:
-        lines = path.read_text().splitlines() if path.exists() else []
-        if len(lines) >= count:
-            return lines
-        time.sleep(0.05)
-    return lines
 
 
 def http_get(port: int, path: str, headers: dict | None = None) -> tuple[int, bytes]:

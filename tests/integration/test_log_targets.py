@@ -26,7 +26,6 @@ import http.client
 import re
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -39,12 +38,12 @@ import pytest
 from fcgigate import logs
 from fcgigate.config import parse_syslog
 from tests.support.daemon import REPO_ROOT, Daemon, clean_environ, free_port
+from tests.support.datagrams import receive_with_sender
 
 pytestmark = pytest.mark.integration
 
 Start = Callable[..., Daemon]
 TIMEOUT = 5.0
-UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
 
 # PRI = facility * 8 + severity (RFC 5424): local3 is 19, daemon 3, local7 23.
 LOCAL3_INFO, LOCAL3_WARNING, LOCAL3_ERROR = 158, 156, 155
@@ -93,17 +92,12 @@ class Datagrams:
         self.sock.close()
 
     def receive(self, timeout: float) -> tuple[str, int] | None:
-        self.sock.settimeout(max(timeout, 0.001))
-        try:
-            data, ancillary, _flags, _addr = self.sock.recvmsg(65536, socket.CMSG_SPACE(UCRED.size))
-        except TimeoutError:
+        received = receive_with_sender(self.sock, 65536, timeout)
+        if received is None:
             return None
-        pid = 0
-        for level, kind, value in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                pid = UCRED.unpack(value[: UCRED.size])[0]
-        # Python's SysLogHandler ends each message with a NUL (append_nul), which
-        # syslog daemons drop: so does this one.
+        data, pid = received
+        # A NUL at the end (Python's SysLogHandler default, which fcgigate turns
+        # off) is dropped, as syslog daemons drop it.
         item = (data.decode("utf-8", "replace").removesuffix("\0"), pid)
         self.seen.append(item)
         return item
@@ -459,8 +453,8 @@ def test_syslog_datagrams_have_no_nul_terminator(tmp_path: Path) -> None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
         server.bind(path)
         server.settimeout(5)
-        access = logs.AccessLog(parse_syslog(f"syslog:server=unix:{path},tag=t,facility=local7"), "{n}")
-        access.log({"n": "hello"})
+        access = logs.AccessLog(parse_syslog(f"syslog:server=unix:{path},tag=t,facility=local7"))
+        access.add("hello")
         access.flush()
         data = server.recv(4096)
         access.close()

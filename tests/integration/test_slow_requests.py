@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from tests.support import served as support
+from tests.support.daemon import wait_lines
 from tests.support.served import TIMEOUT, Start, pid_of, wait_for
 
 pytestmark = pytest.mark.integration
@@ -109,17 +110,6 @@ class ClientLoop(threading.Thread):
 
     def pids(self) -> set[int | None]:
         return {pid for _, pid in self.results}
-
-
-def wait_lines(path: Path, count: int, timeout: float = 5.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    lines: list[str] = []
-    while time.monotonic() < deadline:
-        lines = path.read_text().splitlines() if path.exists() else []
-        if len(lines) >= count:
-            return lines
-        time.sleep(0.05)
-    return lines
 
 
 # --------------------------------------------------------------------------- 1. the slow log

@@ -35,7 +35,6 @@ import json
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -48,6 +47,7 @@ from typing import Any
 import pytest
 
 from tests.support.daemon import Daemon, free_port
+from tests.support.datagrams import receive_with_sender
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,6 @@ STARTUP = 15.0  # waits for READY=1 (workers import the app)
 # Seconds the test app sleeps at import: longer than the master's loop tick
 # (1 s), so that a READY=1 sent at the first tick, before the workers serve, is caught.
 IMPORT_DELAY = 2.0
-UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
 
 # The app: its process's pid and os.environ as JSON. It sleeps at import, as a
 # big app does, for NOTIFY_APP_IMPORT_DELAY seconds.
@@ -113,15 +112,10 @@ class NotifySocket:
 
     def receive(self, timeout: float) -> Message | None:
         """The next datagram, or None after ``timeout`` seconds."""
-        self.sock.settimeout(max(timeout, 0.001))
-        try:
-            data, ancillary, _flags, _addr = self.sock.recvmsg(4096, socket.CMSG_SPACE(UCRED.size))
-        except TimeoutError:
+        received = receive_with_sender(self.sock, 4096, timeout)
+        if received is None:
             return None
-        pid = 0
-        for level, kind, value in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
-                pid = UCRED.unpack(value[: UCRED.size])[0]
+        data, pid = received
         text = data.decode("utf-8", "replace")
         fields = dict(line.partition("=")[::2] for line in text.split("\n") if line)
         message = Message(fields, pid, time.monotonic(), text)

@@ -94,6 +94,18 @@ def can_connect(address: Any, timeout: float = 0.5) -> bool:
     return True
 
 
+def wait_lines(path: Path, count: int, timeout: float = 5.0) -> list[str]:
+    """The lines of ``path`` (a log) once there are ``count``, or what there is after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        lines = path.read_text().splitlines() if path.exists() else []
+        if len(lines) >= count:
+            return lines
+        time.sleep(0.05)
+    return lines
+
+
 def _process_state(pid: int) -> str | None:
     """The State letter from /proc/<pid>/status, or None if there is no such process."""
     try:

@@ -133,22 +133,15 @@ class Nginx:
 
     # -- configuration
 
-    def render(self) -> str:
+    def preamble(self, writer: str, worker_connections: int) -> str:
+        """nginx.conf up to the inside of ``http {``: one worker in the
+        foreground, everything it writes under the prefix."""
         p = self.prefix
-        pass_to = "fcgigate_up" if self.keep_conn else self.target
-        upstream = (
-            f"    upstream fcgigate_up {{\n        server {self.target};\n        keepalive 8;\n    }}\n"
-            if self.keep_conn
-            else ""
-        )
-        indent = " " * 12
-        params = "".join(f"{indent}fastcgi_param {name} {value};\n" for name, value in self.params.items())
-        on_off = {True: "on", False: "off"}
         # Workers run as the user that starts nginx, except root, whose workers
         # would otherwise become "nobody" and lose access to 0660 sockets root made.
         user = "user root;\n" if os.geteuid() == 0 else ""
         return f"""\
-# rendered by tests/support/nginx.py
+# rendered by {writer}
 daemon off;
 master_process on;
 worker_processes 1;
@@ -156,7 +149,7 @@ worker_processes 1;
 error_log {self.error_log_path} info;
 
 events {{
-    worker_connections 1024;
+    worker_connections {worker_connections};
 }}
 
 http {{
@@ -166,7 +159,20 @@ http {{
     fastcgi_temp_path {p}/fastcgi_temp;
     uwsgi_temp_path {p}/uwsgi_temp;
     scgi_temp_path {p}/scgi_temp;
-{upstream}{self.extra_http}
+"""
+
+    def render(self) -> str:
+        pass_to = "fcgigate_up" if self.keep_conn else self.target
+        upstream = (
+            f"    upstream fcgigate_up {{\n        server {self.target};\n        keepalive 8;\n    }}\n"
+            if self.keep_conn
+            else ""
+        )
+        indent = " " * 12
+        params = "".join(f"{indent}fastcgi_param {name} {value};\n" for name, value in self.params.items())
+        on_off = {True: "on", False: "off"}
+        return f"""\
+{self.preamble("tests/support/nginx.py", 1024)}{upstream}{self.extra_http}
     server {{
         listen 127.0.0.1:{self.port};
         server_name localhost;

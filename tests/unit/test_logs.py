@@ -21,9 +21,9 @@ def test_an_unresolvable_syslog_host_is_not_fatal(monkeypatch: pytest.MonkeyPatc
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
-    access = logs.AccessLog(parse_syslog("syslog:server=logs.example:514"), "line {n}")
+    access = logs.AccessLog(parse_syslog("syslog:server=logs.example:514"))
     for n in range(3):
-        access.log({"n": n})
+        access.add(f"line {n}")
         access.flush()
     access.close()
     err = capsys.readouterr().err
