@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON3 ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint docs
+.PHONY: run test bench bench-hotpath lint docs
 
 # Create the virtual environment if it is missing and install fcgigate into it
 # (editable) with the test tools; redone whenever the metadata changes.
@@ -24,6 +24,12 @@ test: $(STAMP)
 # the long run, BENCH_ARGS for anything else (e.g. BENCH_ARGS="--only access-log").
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run.py $(if $(FULL),--full) $(BENCH_ARGS)
+
+# The in-process hot-path benchmark (bench/README.md): fcgigate's per-request
+# parsing, environ and writing beside gunicorn's and flup's, about 20 s;
+# BENCH_ARGS as above (e.g. BENCH_ARGS="--rounds 3").
+bench-hotpath: $(STAMP)
+	$(VENV)/bin/python bench/hotpath.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check fcgigate tests bench
