@@ -74,13 +74,16 @@ class SpooledBody(_Reader):
     of a hello-world request.
     """
 
+    # Defaults as class attributes: one is made per request, and this is
+    # the whole cost of a request without a body.
+    _file: Any = None
+    received = 0
+    finished = False
+    aborted = False
+    error: BodyAborted | None = None  # set with aborted
+
     def __init__(self, memory_limit: int) -> None:
         self._limit = memory_limit
-        self._file: Any = None
-        self.received = 0
-        self.finished = False
-        self.aborted = False
-        self.error: BodyAborted = BodyAborted(_GONE)
 
     @property
     def spilled(self) -> bool:
@@ -150,7 +153,7 @@ class StreamingBody(_Reader):
         self.received = 0
         self.finished = False
         self.aborted = False
-        self.error: BodyAborted = BodyAborted(_GONE)
+        self.error: BodyAborted | None = None  # set with aborted
 
     # writer side (event loop)
     def write(self, data: bytes) -> None:

@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 MEMFD_NAME = "fcgigate-scoreboard"
-MAGIC = b"FCGS0003"  # the layout's version: fcgigate status reads only its own
+MAGIC = b"FCGS0004"  # the layout's version: fcgigate status reads only its own
 
 FREE, BOOTING, READY, RETIRING, DRAINING = range(5)
 STATE_NAMES = ("free", "starting", "idle", "retiring", "draining")  # READY is idle or busy
@@ -52,27 +52,30 @@ _LISTENER = struct.Struct("=III4x112s")
 _SLOTS_AT = _HEAD.size + MAX_LISTENERS * _LISTENER.size
 
 # A worker's slot. The per-request fields come last and together, so that a
-# request's start is one pack_into:
+# request's start is one pack_into and its end another:
 #   pid, generation, state, protocol of the current request, heartbeat
 #   (CLOCK_MONOTONIC: comparable across processes on Linux), start (wall
-#   clock), accepted connections, open connections, requests in progress,
-#   CPU seconds, RSS bytes, when it last (re)opened its log files (monotonic:
-#   the master's built-in rotation waits for it) | requests served, start of
-#   the current request (monotonic; 0: none), "METHOD URI", client address |
-#   requests per route (index 0: the root app, then the mounts in file order).
-SLOT = struct.Struct("=iIBB2xddQIIdQd" + "Qd160s48s" + f"{MAX_ROUTES}Q")
+#   clock), accepted connections, CPU seconds, RSS bytes, when it last
+#   (re)opened its log files (monotonic: the master's built-in rotation waits
+#   for it) | open connections, requests in progress, requests served, start
+#   of the current request (monotonic; 0: none), "METHOD URI", client address
+#   | requests per route (index 0: the root app, then the mounts in file order).
+SLOT = struct.Struct("=iIBB2xddQdQd" + "IIQd160s48s" + f"{MAX_ROUTES}Q")
 _PROTOCOL = struct.calcsize("=iIB")
 _HEARTBEAT = struct.calcsize("=iIBB2x")
 _ACCEPTED = _HEARTBEAT + 16
-_OPEN = _ACCEPTED + 8
-_USAGE = _OPEN + 8
+_USAGE = _ACCEPTED + 8
 _LOGS = _USAGE + 16
-_REQUESTS = _LOGS + 8
+_OPEN = _LOGS + 8
+_REQUESTS = _OPEN + 8
 _CURRENT = _REQUESTS + 8
 _ROUTES = _CURRENT + 8 + 160 + 48
 _STATE = struct.calcsize("=iI")
 _COUNTS = struct.Struct("=II")
 _USAGE_FIELDS = struct.Struct("=dQ")
+_STARTED = struct.Struct("=IIQd160s48s")  # at _OPEN: a request starts on an idle worker
+_ENDED = struct.Struct("=IIQd")  # at _OPEN: counts, and no current request
+_BUSY = struct.Struct("=IIQ")  # at _OPEN: counts only (an older request is shown)
 
 
 class Slot:
@@ -91,7 +94,7 @@ class Slot:
     def claim(self, pid: int, generation: int) -> None:
         SLOT.pack_into(
             self._buf, self._offset, pid, generation, BOOTING, 0, time.monotonic(), time.time(),
-            0, 0, 0, 0.0, 0, 0.0, 0, 0.0, b"", b"", *([0] * MAX_ROUTES),
+            0, 0.0, 0, 0.0, 0, 0, 0, 0.0, b"", b"", *([0] * MAX_ROUTES),
         )  # fmt: skip
 
     def set_pid(self, pid: int) -> None:
@@ -108,11 +111,11 @@ class Slot:
             0.0,
             0.0,
             0,
-            0,
-            0,
             0.0,
             0,
             0.0,
+            0,
+            0,
             0,
             0.0,
             b"",
@@ -129,7 +132,8 @@ class Slot:
 
     def connection_accepted(self, open_connections: int) -> None:
         self.accepted += 1
-        struct.pack_into("=QI", self._buf, self._offset + _ACCEPTED, self.accepted, open_connections)
+        struct.pack_into("=Q", self._buf, self._offset + _ACCEPTED, self.accepted)
+        struct.pack_into("=I", self._buf, self._offset + _OPEN, open_connections)
 
     def counts(self, open_connections: int, active: int) -> None:
         _COUNTS.pack_into(self._buf, self._offset + _OPEN, open_connections, active)
@@ -141,27 +145,37 @@ class Slot:
         """This worker has (re)opened its log files: the master may rotate again."""
         struct.pack_into("=d", self._buf, self._offset + _LOGS, time.monotonic())
 
-    def request_started(self, protocol: int, description: str, client: str) -> None:
+    def request_started(self, protocol: int, description: str, client: str, open_connections: int) -> None:
         """A request starts on an idle worker: counted, and shown as current."""
         self.requests += 1
         buf, offset = self._buf, self._offset
-        struct.pack_into(
-            "=Qd160s48s", buf, offset + _REQUESTS, self.requests, time.monotonic(),
-            description.encode("latin-1", "replace")[:160], client.encode("latin-1", "replace")[:48],
-        )  # fmt: skip
+        _STARTED.pack_into(
+            buf,
+            offset + _OPEN,
+            open_connections,
+            1,
+            self.requests,
+            time.monotonic(),
+            description.encode("latin-1", "replace"),
+            client.encode("latin-1", "replace"),
+        )  # fmt: skip ("s" fields cut what is longer)
         buf[offset + _PROTOCOL] = protocol
 
-    def count_request(self) -> None:
+    def count_request(self, open_connections: int, active: int) -> None:
         """A request starts while an older one is shown: counted only."""
         self.requests += 1
-        struct.pack_into("=Q", self._buf, self._offset + _REQUESTS, self.requests)
+        _BUSY.pack_into(self._buf, self._offset + _OPEN, open_connections, active, self.requests)
+
+    def request_ended(self, open_connections: int) -> None:
+        """The worker's last request in progress ended: counts, and none shown."""
+        _ENDED.pack_into(self._buf, self._offset + _OPEN, open_connections, 0, self.requests, 0.0)
 
     def show_request(self, protocol: int, description: str, client: str, started: float) -> None:
         """Show an older request in progress as current (the one shown ended)."""
         buf, offset = self._buf, self._offset
         struct.pack_into(
             "=d160s48s", buf, offset + _CURRENT, started,
-            description.encode("latin-1", "replace")[:160], client.encode("latin-1", "replace")[:48],
+            description.encode("latin-1", "replace"), client.encode("latin-1", "replace"),
         )  # fmt: skip
         buf[offset + _PROTOCOL] = protocol
 
@@ -170,14 +184,11 @@ class Slot:
         count = self._routes[index] = self._routes[index] + 1
         struct.pack_into("=Q", self._buf, self._offset + _ROUTES + 8 * index, count)
 
-    def request_done(self) -> None:
-        struct.pack_into("=d", self._buf, self._offset + _CURRENT, 0.0)
-
     # -- anyone
     def read(self) -> dict[str, Any]:
         fields = SLOT.unpack_from(self._buf, self._offset)
-        (pid, generation, state, protocol, heartbeat, started, accepted, open_connections, active, cpu, rss,
-         logs_opened, requests, request_started, request, client) = fields[:16]  # fmt: skip
+        (pid, generation, state, protocol, heartbeat, started, accepted, cpu, rss, logs_opened,
+         open_connections, active, requests, request_started, request, client) = fields[:16]  # fmt: skip
         return {
             "pid": pid, "generation": generation, "state": state, "heartbeat": heartbeat,
             "started": started, "accepted": accepted, "open_connections": open_connections,

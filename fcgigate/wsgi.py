@@ -116,10 +116,31 @@ def remove_dot_segments(path: str) -> str:
 
 
 def url_scheme(params: dict[str, str]) -> str:
-    if params.get("HTTPS", "").lower() in _TRUE_HTTPS:
+    https = params.get("HTTPS")
+    if https and https.lower() in _TRUE_HTTPS:
         return "https"
-    scheme = params.get("REQUEST_SCHEME", "").lower()
+    scheme = params.get("REQUEST_SCHEME")
+    if scheme == "http" or scheme == "https":
+        return scheme
+    scheme = (scheme or "").lower()
     return scheme if scheme in ("http", "https") else "http"
+
+
+def wsgi_constants(
+    multithread: bool = False, multiprocess: bool = True, file_wrapper: Any = None
+) -> dict[str, Any]:
+    """The ``wsgi.*`` keys that are the same for every request of a server
+    (made once, copied into each environ)."""
+    constants: dict[str, Any] = {
+        "wsgi.version": (1, 0),
+        "wsgi.input_terminated": True,
+        "wsgi.multithread": multithread,
+        "wsgi.multiprocess": multiprocess,
+        "wsgi.run_once": False,
+    }
+    if file_wrapper is not None:
+        constants["wsgi.file_wrapper"] = file_wrapper
+    return constants
 
 
 def build_environ(
@@ -132,6 +153,7 @@ def build_environ(
     multithread: bool = False,
     multiprocess: bool = True,
     file_wrapper: Any = None,
+    constants: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The WSGI environ for one request.
 
@@ -144,38 +166,53 @@ def build_environ(
     the prefix; SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL and QUERY_STRING
     given defaults when a client such as cgi-fcgi leaves them out. ``split``,
     when given, is the (SCRIPT_NAME, PATH_INFO) pair the runner already chose
-    while routing the request to one of several mounted apps.
+    while routing the request to one of several mounted apps. ``constants``
+    (from :func:`wsgi_constants`) stands for the three keyword arguments
+    before it, made once by a server rather than per request.
     """
     environ: dict[str, Any] = dict(params)
     environ["SCRIPT_NAME"], environ["PATH_INFO"] = split or split_path(params, mount)
-    if not environ.get("CONTENT_LENGTH"):
-        environ.pop("CONTENT_LENGTH", None)
-    environ.pop("HTTP_CONTENT_TYPE", None)
-    environ.pop("HTTP_CONTENT_LENGTH", None)
-    environ.setdefault("QUERY_STRING", "")
-    environ.setdefault("SERVER_PROTOCOL", "HTTP/1.0")
-    if not environ.get("SERVER_NAME"):
+    get = environ.get
+    if not get("CONTENT_LENGTH", True):
+        del environ["CONTENT_LENGTH"]
+    if "HTTP_CONTENT_TYPE" in environ:
+        del environ["HTTP_CONTENT_TYPE"]
+    if "HTTP_CONTENT_LENGTH" in environ:
+        del environ["HTTP_CONTENT_LENGTH"]
+    if "QUERY_STRING" not in environ:
+        environ["QUERY_STRING"] = ""
+    if "SERVER_PROTOCOL" not in environ:
+        environ["SERVER_PROTOCOL"] = "HTTP/1.0"
+    scheme = url_scheme(params)
+    if not get("SERVER_NAME"):
         environ["SERVER_NAME"] = "localhost"
-    if not environ.get("SERVER_PORT"):
-        environ["SERVER_PORT"] = "443" if url_scheme(params) == "https" else "80"
-    environ["wsgi.version"] = (1, 0)
-    environ["wsgi.url_scheme"] = url_scheme(params)
+    if not get("SERVER_PORT"):
+        environ["SERVER_PORT"] = "443" if scheme == "https" else "80"
+    environ.update(constants or wsgi_constants(multithread, multiprocess, file_wrapper))
+    environ["wsgi.url_scheme"] = scheme
     environ["wsgi.input"] = body
-    environ["wsgi.input_terminated"] = True
     environ["wsgi.errors"] = errors
-    environ["wsgi.multithread"] = multithread
-    environ["wsgi.multiprocess"] = multiprocess
-    environ["wsgi.run_once"] = False
-    if file_wrapper is not None:
-        environ["wsgi.file_wrapper"] = file_wrapper
     return environ
 
 
+# Statuses and header fields already found valid. Apps send the same few
+# again and again, so each is checked once; bounded (emptied when full), so
+# endless distinct values (Set-Cookie, Content-Length) cannot grow them.
+_VALID_STATUS: set[str] = set()
+_VALID_HEADERS: set[tuple[str, str]] = set()
+_VALID_MAX = 4096
+
+
 def check_status(status: Any) -> str:
+    if type(status) is str and status in _VALID_STATUS:
+        return status
     if type(status) is not str:
         raise BadResponse(f"status must be a str, got {type(status).__name__}: {status!r}")
     if not _STATUS.match(status):
         raise BadResponse(f"malformed status {status!r} (want e.g. '200 OK')")
+    if len(_VALID_STATUS) >= _VALID_MAX:
+        _VALID_STATUS.clear()
+    _VALID_STATUS.add(status)
     return status
 
 
@@ -189,12 +226,16 @@ def check_headers(headers: Any) -> list[tuple[str, str]]:
     """
     if type(headers) is not list:
         raise BadResponse(f"headers must be a list, got {type(headers).__name__}")
+    valid = _VALID_HEADERS
     for item in headers:
         if type(item) is not tuple or len(item) != 2:
             raise BadResponse(f"header {item!r} is not a (name, value) tuple")
         name, value = item
         if type(name) is not str or type(value) is not str:
+            # (a str subclass could hash and compare like a valid field)
             raise BadResponse(f"header {item!r}: name and value must be str")
+        if item in valid:
+            continue
         if not _TOKEN.match(name):
             raise BadResponse(f"header name {name!r} is not a valid token")
         if _BAD_VALUE.search(value):
@@ -205,6 +246,9 @@ def check_headers(headers: Any) -> list[tuple[str, str]]:
             raise BadResponse(f"header {name}: value {value!r} is not latin-1") from None
         if name.lower() in HOP_BY_HOP:
             raise BadResponse(f"hop-by-hop header {name!r} is not allowed in a WSGI response")
+        if len(valid) >= _VALID_MAX:
+            valid.clear()
+        valid.add(item)
     return headers
 
 
@@ -218,7 +262,7 @@ class StartResponse:
 
     __slots__ = ("status", "headers", "headers_sent", "write")
 
-    def __init__(self, write: Callable[[bytes], None]) -> None:
+    def __init__(self, write: Callable[[bytes], None] | None) -> None:
         self.status: str | None = None
         self.headers: list[tuple[str, str]] = []
         self.headers_sent = False
@@ -233,7 +277,8 @@ class StartResponse:
                 exc_info = None  # break the frame <-> traceback cycle
         elif self.status is not None:
             raise BadResponse("start_response called a second time without exc_info")
-        self.status = check_status(status)
+        # (the check's own cache, tested inline: this runs once a request)
+        self.status = status if type(status) is str and status in _VALID_STATUS else check_status(status)
         self.headers = check_headers(headers)
         return self.write
 

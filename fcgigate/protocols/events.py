@@ -9,6 +9,9 @@ Request side (protocol -> glue):
     RequestStarted  the request head is complete; ``params`` holds CGI
                     meta-variables (``REQUEST_METHOD``, ``HTTP_*``...) as
                     latin-1 ``str``, exactly what a CGI environment holds.
+                    ``has_body`` False: the head says there is no body (an
+                    HTTP request without Content-Length or Transfer-Encoding),
+                    so BodyEnd follows with nothing before it.
     BodyData        a piece of the request body (never empty).
     BodyEnd         the body is complete.
     RequestAborted  the peer asked to abandon the request (FCGI_ABORT_REQUEST).
@@ -25,51 +28,56 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Not frozen: a frozen dataclass's __init__ goes through object.__setattr__,
+# three times slower, and every request makes several of these. Nothing
+# mutates an event once made.
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class RequestStarted:
     request_id: int
     params: dict[str, str]
     keep_conn: bool = True
     role: str = "RESPONDER"
+    has_body: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BodyData:
     request_id: int
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class BodyEnd:
     request_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestAborted:
     request_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseStart:
     request_id: int
     status: str
     headers: list[tuple[str, str]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseData:
     request_id: int
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseEnd:
     request_id: int
     app_status: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ErrorData:
     request_id: int
     data: bytes

@@ -74,11 +74,39 @@ REASONS = {
     505: "HTTP Version Not Supported",
 }
 
-_NO_BODY_STATUS = frozenset((204, 304))
+_NO_BODY_STATUS = ("204", "304")  # and every 1xx
 # How far past max_header_size raw head bytes may go before llhttp has handed
 # us the fields to count (one read's worth).
 RAW_HEAD_SLACK = 64 * 1024
 _CHUNK_END = b"0\r\n\r\n"
+
+
+# Header names already seen -> their CGI key ("" for a name that is dropped).
+# Names repeat from request to request, so each is decoded and upper-cased
+# once; bounded, so a client sending endless new names cannot grow it.
+_KEYS: dict[bytes, str] = {}
+_KEYS_MAX = 1024
+# The keys whose values decide framing and the connection (_check_framing).
+_SPECIAL = frozenset(
+    ("HTTP_HOST", "HTTP_TRANSFER_ENCODING", "CONTENT_LENGTH", "CONTENT_TYPE", "HTTP_CONNECTION",
+     "HTTP_EXPECT")
+)  # fmt: skip
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")}
+
+
+def _cgi_key(raw_name: bytes) -> str:
+    """``User-Agent`` -> ``HTTP_USER_AGENT``; ``Content-Length`` and
+    ``Content-Type`` lose the prefix (RFC 3875 4.1.2-3). A name with ``_`` is
+    dropped (""): Foo_Bar and Foo-Bar would both be HTTP_FOO_BAR, so a front
+    end that vetted Foo-Bar could be bypassed with Foo_Bar; nginx and Apache
+    drop them too."""
+    name = raw_name.decode("latin-1")
+    key = "" if "_" in name else name.upper().replace("-", "_")
+    if key and key not in ("CONTENT_LENGTH", "CONTENT_TYPE"):
+        key = "HTTP_" + key
+    if len(_KEYS) < _KEYS_MAX:
+        _KEYS[raw_name] = key
+    return key
 
 
 class _Refuse(Exception):
@@ -116,7 +144,11 @@ class HTTPConnection:
         self._next_id = 1
         self._url = bytearray()
         self._headers: list[tuple[bytes, bytes]] = []
-        self._head_size = 0  # bytes of the head parsed so far (431 past the limit)
+        self._max_headers = self.limits.max_headers
+        self._fed = 0  # bytes in the feed() being parsed
+        self._feeds = 0  # feed() calls so far
+        self._has_body = False  # the current request's (see RequestStarted)
+        self._head_feed = 0  # the one in which the current head began
         self._raw_head = 0  # bytes fed while inside a head
         self._in_head = False
         self._body_open = False
@@ -139,8 +171,10 @@ class HTTPConnection:
         if self._rejected or not data:
             return []
         events = self._events = []
+        self._fed = len(data)
+        self._feeds += 1
         if self._in_head:
-            self._raw_head += len(data)
+            self._raw_head += self._fed
         try:
             while True:
                 try:
@@ -192,9 +226,9 @@ class HTTPConnection:
 
     def on_message_begin(self) -> None:
         self._in_head = True
+        self._head_feed = self._feeds
         self._url.clear()
         self._headers = []
-        self._head_size = 0
         self._raw_head = 0
 
     def on_url(self, url: bytes) -> None:
@@ -203,36 +237,46 @@ class HTTPConnection:
             raise _Refuse(414, f"request target longer than {self.limits.max_request_line} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if len(self._headers) >= self.limits.max_headers:
-            raise _Refuse(431, f"more than {self.limits.max_headers} header fields")
-        self._head_size += len(name) + len(value) + 4
-        if self._head_size > self.limits.max_header_size:
-            raise _Refuse(431, f"request head larger than {self.limits.max_header_size} bytes")
-        self._headers.append((name, value))
+        # Sized in on_headers_complete (meanwhile feed() bounds the raw bytes
+        # of an unfinished head); counted here, so that a flood of tiny fields
+        # is refused at the first one too many.
+        headers = self._headers
+        if len(headers) >= self._max_headers:
+            raise _Refuse(431, f"more than {self._max_headers} header fields")
+        headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         parser = self._parser
+        headers = self._headers
+        limits = self.limits
+        if (
+            # A head that began and ended in this feed is at most its size:
+            # then summed only when that could be too much.
+            (self._fed > limits.max_header_size or self._head_feed != self._feeds)
+            and sum(len(n) + len(v) + 4 for n, v in headers) > limits.max_header_size
+        ):
+            raise _Refuse(431, f"request head larger than {limits.max_header_size} bytes")
         version = parser.get_http_version()
         if version not in ("1.1", "1.0"):
             raise _Refuse(505 if version[0] in "23" else 400, f"HTTP/{version} is not served")
         rid = self._next_id
-        method = parser.get_method().decode("ascii")
+        raw_method = parser.get_method()
+        method = _METHODS.get(raw_method) or raw_method.decode("ascii")
         params = self._params(rid, method, version)  # may refuse: then rid stays unused
-        keep_alive = parser.should_keep_alive() and not self._close_asked and self.limits.keep_alive
+        keep_alive = parser.should_keep_alive() and not self._close_asked and limits.keep_alive
         self._next_id += 1
         self._current_id = rid
         self._in_head = False
         self._body_open = True
         self._responses[rid] = _Response(rid, method == "HEAD", keep_alive, version == "1.1")
-        self._events.append(RequestStarted(rid, params, keep_alive, "RESPONDER"))
+        self._events.append(RequestStarted(rid, params, keep_alive, "RESPONDER", self._has_body))
 
     def _params(self, rid: int, method: str, version: str) -> dict[str, str]:
         """CGI meta-variables for the request (RFC 3875 4.1), as latin-1 str."""
         target = self._url.decode("latin-1")
         path, _, query = target.partition("?")
         absolute = ""
-        expect = False
-        if not path.startswith("/"):
+        if path[:1] != "/":
             if path.startswith(("http://", "https://")):
                 # absolute-form (RFC 9112 3.2.2): route on its path
                 absolute, _, rest = path.split("//", 1)[1].partition("/")
@@ -243,44 +287,57 @@ class HTTPConnection:
             "REQUEST_METHOD": method,
             "REQUEST_URI": target,
             "QUERY_STRING": query,
-            "SERVER_PROTOCOL": f"HTTP/{version}",
+            "SERVER_PROTOCOL": "HTTP/1.1" if version == "1.1" else "HTTP/1.0",
         }
-        hosts = 0
-        codings: list[str] = []
-        has_length = False
         self._close_asked = False
+        special = []  # (key, value) of the fields _check_framing looks at
+        hosts = 0
+        keys = _KEYS
         for raw_name, raw_value in self._headers:
-            name = raw_name.decode("latin-1")
-            if "_" in name:
-                # Foo_Bar and Foo-Bar would both be HTTP_FOO_BAR: a front end
-                # that vetted Foo-Bar could be bypassed with Foo_Bar. Dropped,
-                # as nginx and Apache drop them.
-                continue
+            key = keys.get(raw_name)
+            if key is None:
+                key = _cgi_key(raw_name)
+            if not key:
+                continue  # a name with "_" (see _cgi_key)
             value = raw_value.decode("latin-1").strip(" \t")
-            key = name.upper().replace("-", "_")
-            if key == "TRANSFER_ENCODING":
-                codings += [c.strip().lower() for c in value.split(",")]
-            elif key == "CONTENT_LENGTH":
-                has_length = value != "0"
-            elif key == "CONNECTION":
-                self._close_asked |= "close" in (t.strip().lower() for t in value.split(","))
-            if key == "CONTENT_LENGTH" or key == "CONTENT_TYPE":
-                params[key] = value
-                continue
-            if key == "HOST":
-                hosts += 1
-            elif key == "EXPECT":
-                if value.lower() != "100-continue":
-                    raise _Refuse(417, f"unsupported expectation {value[:50]!r}")
-                if version == "1.1":  # RFC 9110 10.1.1: ignored from HTTP/1.0
-                    expect = True
-            key = "HTTP_" + key
+            if key in _SPECIAL:
+                if key == "HTTP_HOST":
+                    hosts += 1
+                else:
+                    special.append((key, value))
+                    if key == "CONTENT_LENGTH" or key == "CONTENT_TYPE":
+                        params[key] = value
+                        continue
             if key in params:  # RFC 9110 5.3: repeated fields combine with a comma
                 params[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
             else:
                 params[key] = value
-        if hosts > 1 or (hosts == 0 and version == "1.1"):
+        if hosts != 1 and (hosts or version == "1.1"):
             raise _Refuse(400, "an HTTP/1.1 request needs exactly one Host header")
+        if absolute:
+            params["HTTP_HOST"] = absolute  # RFC 9112 3.2.2: the target's authority wins
+        self._has_body = bool(special) and self._check_framing(rid, version, special)
+        return params
+
+    def _check_framing(self, rid: int, version: str, special: list[tuple[str, str]]) -> bool:
+        """The header fields that decide framing and the connection's fate:
+        Transfer-Encoding, Content-Length, Connection and Expect. Returns
+        whether the request has a body."""
+        codings: list[str] = []
+        has_length = False
+        expect = False
+        for key, value in special:
+            if key == "HTTP_TRANSFER_ENCODING":
+                codings += [c.strip().lower() for c in value.split(",")]
+            elif key == "CONTENT_LENGTH":
+                has_length = value != "0"
+            elif key == "HTTP_CONNECTION":
+                self._close_asked |= "close" in (t.strip().lower() for t in value.split(","))
+            elif key == "HTTP_EXPECT":
+                if value.lower() != "100-continue":
+                    raise _Refuse(417, f"unsupported expectation {value[:50]!r}")
+                if version == "1.1":  # RFC 9110 10.1.1: ignored from HTTP/1.0
+                    expect = True
         if codings and (version != "1.1" or codings[-1] != "chunked"):
             # RFC 9112 6.1, 6.3: the length cannot be determined (or, in
             # HTTP/1.0, the framing is faulty): refused before the app sees it.
@@ -293,11 +350,9 @@ class HTTPConnection:
             # httptools makes llhttp skip an upgrade request's body: its bytes
             # would be parsed as the next request.
             raise _Refuse(400, "an Upgrade request with a body is not served")
-        if absolute:
-            params["HTTP_HOST"] = absolute  # RFC 9112 3.2.2: the target's authority wins
         if expect:
             self.expect_continue.add(rid)
-        return params
+        return bool(codings) or has_length
 
     def on_body(self, body: bytes) -> None:
         self._events.append(BodyData(self._current_id, body))
@@ -360,10 +415,13 @@ class HTTPConnection:
         extra_headers: bytes = b"",
     ) -> bytes:
         """A whole response in one piece (the fast path): head and body."""
-        if request_id not in self._responses:
+        responses = self._responses
+        resp = responses.get(request_id)
+        if resp is None:
             raise LocalProtocolError(f"response for unknown request {request_id}")
-        self._check_turn(request_id)
-        resp = self._responses.pop(request_id)
+        if next(iter(responses)) != request_id:
+            self._check_turn(request_id)  # raises
+        del responses[request_id]
         head = self._head(resp, status, headers, len(body), extra_headers)
         if not resp.keep_alive:
             self.must_close = True
@@ -380,8 +438,7 @@ class HTTPConnection:
         self, resp: _Response, status: str, headers: list[tuple[str, str]], length: int | None, extra: bytes
     ) -> bytes:
         resp.started = True
-        code = int(status[:3])
-        if code in _NO_BODY_STATUS or code < 200:
+        if status[0] == "1" or status.startswith(_NO_BODY_STATUS):  # (a status is "NNN reason")
             resp.no_body = True
         has_length = False
         lines = [f"HTTP/1.1 {status}\r\n"]

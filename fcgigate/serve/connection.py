@@ -116,14 +116,6 @@ class ServedConnection(asyncio.Protocol, ABC):
     def _body_too_large(self, ex: Any) -> None:
         """Answer 413, or make the app's next read fail (``ex.too_large`` is set)."""
 
-    def _note(self, rid: int, status: str | None, sent: int) -> None:
-        """Record a response's status and body bytes for the access log."""
-        ex = self.exchanges.get(rid)
-        if ex is not None:
-            if status is not None:
-                ex.status = status
-            ex.bytes += sent
-
     def log_access(self, ex: Any, protocol: str) -> None:
         """A finished exchange: no longer in flight, and one access-log line
         (nothing without an access log, or for a request that got no response head)."""

@@ -122,7 +122,7 @@ class FastCGIProtocol(ServedConnection):
         ex.aborted = True  # the app, if queued, is not called
         ex.body.abort()
         self.respond(
-            ex.request_id,
+            ex,
             "413 Content Too Large",
             [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(ERROR_413)))],
             ERROR_413,
@@ -165,38 +165,46 @@ class FastCGIProtocol(ServedConnection):
             return closing_trailer()
         return b""
 
-    def respond(self, rid: int, status: str, headers: list, body: bytes) -> None:
-        self._note(rid, status, len(body))
+    def respond(self, ex: Exchange, status: str, headers: list, body: bytes) -> None:
+        ex.status = status
+        ex.bytes += len(body)
+        rid = ex.request_id
         if self._writable(rid):
             out = self.conn.respond(rid, status, headers, body)
             self.transport.write(out + self._last_words())
         self._finished(rid)
 
-    def start(self, rid: int, status: str, headers: list, first: bytes) -> None:
-        self._note(rid, status, len(first))
+    def start(self, ex: Exchange, status: str, headers: list, first: bytes) -> None:
+        ex.status = status
+        ex.bytes += len(first)
+        rid = ex.request_id
         if self._writable(rid):
             out = self.conn.send(ResponseStart(rid, status, headers))
             if first:
                 out += self.conn.send(ResponseData(rid, first))
             self.transport.write(out)
 
-    def data(self, rid: int, chunk: bytes) -> None:
-        self._note(rid, None, len(chunk))
+    def data(self, ex: Exchange, chunk: bytes) -> None:
+        ex.bytes += len(chunk)
+        rid = ex.request_id
         if self._writable(rid):
             self.transport.write(self.conn.send(ResponseData(rid, chunk)))
 
-    def end(self, rid: int) -> None:
+    def end(self, ex: Exchange) -> None:
+        rid = ex.request_id
         if self._writable(rid):
             out = self.conn.send(ResponseEnd(rid))
             self.transport.write(out + self._last_words())
         self._finished(rid)
 
-    def stderr(self, rid: int, data: bytes) -> None:
+    def stderr(self, ex: Exchange, data: bytes) -> None:
+        rid = ex.request_id
         if self._writable(rid):
             self.transport.write(self.conn.send(ErrorData(rid, data)))
 
-    def broken(self, rid: int, reason: str) -> None:
-        error_log.error("fastcgi %s: request %d: %s; closing the connection", self.peer, rid, reason)
+    def broken(self, ex: Exchange, reason: str) -> None:
+        error_log.error("fastcgi %s: request %d: %s; closing the connection", self.peer, ex.request_id,
+                        reason)  # fmt: skip
         self._abort_all()
         self.transport.abort()
 

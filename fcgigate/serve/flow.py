@@ -26,7 +26,7 @@ MAX_PENDING = 256 * 1024
 class FlowControl:
     def __init__(self, transport: asyncio.Transport, max_pending: int = MAX_PENDING) -> None:
         self._transport = transport
-        self._readers_paused: set[int] = set()
+        self.paused_readers: set[int] = set()  # keys holding reading paused (none: reading)
         self._cond = threading.Condition()
         self._pending = 0
         self._max_pending = max_pending
@@ -36,14 +36,14 @@ class FlowControl:
 
     # reading (loop thread)
     def pause_reading(self, key: int) -> None:
-        if not self._readers_paused and not self.closed:
+        if not self.paused_readers and not self.closed:
             self._transport.pause_reading()
-        self._readers_paused.add(key)
+        self.paused_readers.add(key)
 
     def resume_reading(self, key: int) -> None:
-        if key in self._readers_paused:
-            self._readers_paused.discard(key)
-            if not self._readers_paused and not self.closed:
+        if key in self.paused_readers:
+            self.paused_readers.discard(key)
+            if not self.paused_readers and not self.closed:
                 self._transport.resume_reading()
 
     # writing (loop thread)

@@ -98,10 +98,10 @@ class HTTPProtocol(ServedConnection):
                 self._on_request(event)
             elif kind is BodyEnd:
                 ex = self.exchanges.get(event.request_id)
-                if ex is not None:
-                    # Always, even if an app thread already finished its
-                    # response (ex.done is the app's flag): the connection
-                    # needs to know the request's bytes are all in.
+                if ex is not None and not ex.body.finished:  # (finished: a request without a body)
+                    # Even if an app thread already finished its response
+                    # (ex.done is the app's flag): the connection needs to
+                    # know the request's bytes are all in.
                     ex.body.finish()
                     if not ex.done and not ex.route.streams and self.queue and self.queue[0] is ex:
                         self.runner.start(ex)
@@ -125,24 +125,28 @@ class HTTPProtocol(ServedConnection):
     # -- requests ----------------------------------------------------------------------
 
     def _on_request(self, event: RequestStarted) -> None:
-        s = self.settings
         rid = event.request_id
         params = event.params
         params.update(self.base)
-        forwarded = self.trusted and apply_forwarded(params, s.trusts)
-        post = self.state.mailbox.post
-        expects = rid in self.conn.expect_continue
+        forwarded = self.trusted and apply_forwarded(params, self.settings.trusts)
         route, split = self.runner.route(params)
-        body = self.new_body(
-            rid, route.streams, (lambda: post(self._send_continue, rid)) if expects else None
-        )
-        ex = Exchange(self, self.flow, rid, params, body, 0, post, route, split)
-        ex.unix_client = self.unix_peer and not forwarded
+        if rid in self.conn.expect_continue:
+            post = self.state.mailbox.post
+            body = self.new_body(rid, route.streams, lambda: post(self._send_continue, rid))
+        else:
+            body = self.new_body(rid, route.streams)
+        if not event.has_body:
+            body.finish()  # so an inline app runs now, without waiting for BodyEnd
+        ex = Exchange(self, self.flow, rid, params, body, 0, self.state.mailbox.post, route, split)
+        if self.unix_peer and not forwarded:
+            ex.unix_client = True
+        if "CONTENT_LENGTH" in params and self.declares_too_much(params):
+            ex.too_large = True  # answered when its turn comes
         self.exchanges[rid] = ex
-        self.queue.append(ex)
+        queue = self.queue
+        queue.append(ex)
         self.head_started = None
-        ex.too_large = self.declares_too_much(params)  # answered when its turn comes
-        if self.queue[0] is ex:
+        if queue[0] is ex:
             self._begin(ex)
 
     def _begin(self, ex: Exchange) -> None:
@@ -155,7 +159,8 @@ class HTTPProtocol(ServedConnection):
         else:
             # Inline: the body is read before the app runs, so a client
             # waiting for 100 Continue must get it now.
-            self._send_continue(ex.request_id)
+            if ex.request_id in self.conn.expect_continue:
+                self._send_continue(ex.request_id)
             if ex.body.finished:
                 self.runner.start(ex)
 
@@ -217,30 +222,33 @@ class HTTPProtocol(ServedConnection):
         for ex in queue:
             ex.abort()
 
-    def _finished(self, rid: int) -> None:
-        """The response to ``rid`` is complete: start the next request or close."""
-        ex = self.exchanges.pop(rid, None)
-        self.log_access(ex, "http")
-        if self.queue and self.queue[0] is ex:
-            self.queue.popleft()
-        if ex is not None and not ex.body.finished:
-            # The app answered without the whole body: the rest of it (or a
-            # body the client still waits to send after a 100) cannot be
-            # told from the next request. Close after this response.
-            self.conn.must_close = True
-        self.flow.resume_reading(rid)
-        if self._paused_for_pipeline and len(self.queue) <= PIPELINE_LIMIT // 2:
-            self._paused_for_pipeline = False
-            self.flow.resume_reading(0)
+    def _finished(self, ex: Exchange) -> None:
+        """The response to ``ex`` is complete: start the next request or close."""
+        rid = ex.request_id
+        if self.exchanges.pop(rid, None) is ex:
+            self.log_access(ex, "http")
+            if not ex.body.finished:
+                # The app answered without the whole body: the rest of it (or
+                # a body the client still waits to send after a 100) cannot be
+                # told from the next request. Close after this response.
+                self.conn.must_close = True
+        queue = self.queue
+        if queue and queue[0] is ex:
+            queue.popleft()
+        flow = self.flow
+        if flow.paused_readers:
+            flow.resume_reading(rid)
+            if self._paused_for_pipeline and len(queue) <= PIPELINE_LIMIT // 2:
+                self._paused_for_pipeline = False
+                flow.resume_reading(0)
         if self.conn.must_close or self.state.stopping:
-            if not self.queue or self.conn.must_close:
+            if not queue or self.conn.must_close:
                 self._abort_all()
                 self._close()
             return
         self.last_activity = time.monotonic()
-        if self.queue:
-            nxt = self.queue[0]
-            self._begin(nxt)
+        if queue:
+            self._begin(queue[0])
         elif self.rejection is not None:
             self._send_rejection()
 
@@ -249,45 +257,50 @@ class HTTPProtocol(ServedConnection):
 
     # -- the channel the runner drives (loop thread) ---------------------------------
 
-    def _closing_for(self, rid: int) -> None:
+    def _closing_for(self, ex: Exchange) -> None:
         """Say Connection: close in this response's head if we will close after it:
         a stopping server, or a body not wholly received (the rest of it could
         not be told from the next request)."""
-        ex = self.exchanges.get(rid)
-        if self.state.stopping or (ex is not None and not ex.body.finished):
-            self.conn.close_after(rid)
+        if self.state.stopping or not ex.body.finished:
+            self.conn.close_after(ex.request_id)
 
-    def respond(self, rid: int, status: str, headers: list, body: bytes) -> None:
-        self._note(rid, status, len(body))
-        if not self._closing and not self.transport.is_closing():
-            self._closing_for(rid)
-            self.transport.write(self.conn.respond(rid, status, headers, body, self.state.extra_headers))
-        self._finished(rid)
+    def respond(self, ex: Exchange, status: str, headers: list, body: bytes) -> None:
+        ex.status = status
+        ex.bytes += len(body)
+        transport = self.transport
+        if not self._closing and not transport.is_closing():
+            state = self.state
+            if state.stopping or not ex.body.finished:
+                self._closing_for(ex)
+            transport.write(self.conn.respond(ex.request_id, status, headers, body, state.extra_headers))
+        self._finished(ex)
 
-    def start(self, rid: int, status: str, headers: list, first: bytes) -> None:
-        self._note(rid, status, len(first))
+    def start(self, ex: Exchange, status: str, headers: list, first: bytes) -> None:
+        ex.status = status
+        ex.bytes += len(first)
         if not self._closing and not self.transport.is_closing():
-            self._closing_for(rid)
+            self._closing_for(ex)
+            rid = ex.request_id
             out = self.conn.send(ResponseStart(rid, status, headers), self.state.extra_headers)
             if first:
                 out += self.conn.send(ResponseData(rid, first))
             self.transport.write(out)
 
-    def data(self, rid: int, chunk: bytes) -> None:
-        self._note(rid, None, len(chunk))
+    def data(self, ex: Exchange, chunk: bytes) -> None:
+        ex.bytes += len(chunk)
         if not self._closing and not self.transport.is_closing():
-            self.transport.write(self.conn.send(ResponseData(rid, chunk)))
+            self.transport.write(self.conn.send(ResponseData(ex.request_id, chunk)))
 
-    def end(self, rid: int) -> None:
+    def end(self, ex: Exchange) -> None:
         if not self._closing and not self.transport.is_closing():
-            self.transport.write(self.conn.send(ResponseEnd(rid)))
-        self._finished(rid)
+            self.transport.write(self.conn.send(ResponseEnd(ex.request_id)))
+        self._finished(ex)
 
-    def stderr(self, rid: int, data: bytes) -> None:
+    def stderr(self, ex: Exchange, data: bytes) -> None:
         return  # HTTP has no error stream: wsgi.errors already went to the error log
 
-    def broken(self, rid: int, reason: str) -> None:
-        error_log.error("http %s: request %d: %s; closing the connection", self.peer, rid, reason)
+    def broken(self, ex: Exchange, reason: str) -> None:
+        error_log.error("http %s: request %d: %s; closing the connection", self.peer, ex.request_id, reason)
         self._abort_all()
         self.transport.abort()
 

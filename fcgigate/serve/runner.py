@@ -51,9 +51,11 @@ from fcgigate.wsgi import (
     StartResponse,
     build_environ,
     request_path,
+    wsgi_constants,
 )
 
 error_log = logging.getLogger("fcgigate.error")
+app_log = logging.getLogger("fcgigate.app")  # wsgi.errors
 
 ERROR_500 = b"Internal Server Error\n"
 ERROR_413 = b"Request body too large\n"
@@ -108,39 +110,28 @@ class Route:
 class Exchange:
     """One request between the glue (``channel``) and the app.
 
-    ``channel`` implements, on the loop thread: ``respond(rid, status,
-    headers, body)``, ``start(rid, status, headers, first)``, ``data(rid,
-    chunk)``, ``end(rid)``, ``stderr(rid, data)``, ``broken(rid, reason)``.
+    ``channel`` implements, on the loop thread: ``respond(ex, status,
+    headers, body)``, ``start(ex, status, headers, first)``, ``data(ex,
+    chunk)``, ``end(ex)``, ``stderr(ex, data)``, ``broken(ex, reason)``, where
+    ``ex`` is this exchange (so that the glue never looks it up by id).
     """
 
-    __slots__ = (
-        "channel",
-        "flow",
-        "request_id",
-        "params",
-        "body",
-        "aborted",
-        "done",
-        "too_large",
-        "_close_iterable",
-        "stderr_budget",
-        "post",
-        "started",
-        "status",
-        "bytes",
-        "seq",
-        "thread",
-        "app_started",
-        "wait_us",
-        "app_us",
-        "cpu_us",
-        "cpu_started",
-        "slow_logged",
-        "terminated",
-        "unix_client",
-        "route",
-        "split",
-    )
+    # Defaults, as class attributes: an exchange sets only what differs, and
+    # a request costs fewer stores (no __slots__ for that reason).
+    aborted = False
+    done = False
+    too_large = False
+    _close_iterable: Any = None
+    status: str | None = None  # set by the glue when the head goes out (access log)
+    bytes = 0
+    seq = 0  # this worker's request number (request_id in the access log)
+    thread = 0  # ident of the thread running the app for it, once it runs
+    app_started = 0.0
+    wait_us = app_us = cpu_us = 0  # the access log's accounting
+    cpu_started = 0.0  # the app thread's CPU time when it took the request (if measured)
+    slow_logged = False  # the slow-request watcher's marks
+    terminated = False
+    unix_client = False  # an HTTP client on a unix socket, no forwarded address (status_allow)
 
     def __init__(
         self,
@@ -159,23 +150,9 @@ class Exchange:
         self.request_id = request_id
         self.params = params
         self.body = body
-        self.aborted = False
-        self.done = False
-        self.too_large = False
-        self._close_iterable: Any = None
         self.stderr_budget = stderr_budget
         self.post = post  # Mailbox.post: run a call on the loop, from any thread
         self.started = time.monotonic()
-        self.status: str | None = None  # set by the glue when the head goes out (access log)
-        self.bytes = 0
-        self.seq = 0  # this worker's request number (request_id in the access log)
-        self.thread = 0  # ident of the thread running the app for it, once it runs
-        self.app_started = 0.0
-        self.wait_us = self.app_us = self.cpu_us = 0  # the access log's accounting
-        self.cpu_started = 0.0  # the app thread's CPU time when it took the request (if measured)
-        self.slow_logged = False  # the slow-request watcher's marks
-        self.terminated = False
-        self.unix_client = False  # an HTTP client on a unix socket, no forwarded address (status_allow)
         # What Runner.route chose at the head: the app, and for a mount its
         # (SCRIPT_NAME, PATH_INFO); None, None: the root route, split as usual.
         self.route = route
@@ -199,12 +176,12 @@ class Exchange:
     # loop-thread delivery, used by the thread mode through ``post``
     def _deliver(self, method: str, *args: Any) -> None:
         if not self.aborted:
-            getattr(self.channel, method)(self.request_id, *args)
+            getattr(self.channel, method)(self, *args)
 
     def _deliver_data(self, chunk: bytes) -> None:
         try:
             if not self.aborted:
-                self.channel.data(self.request_id, chunk)
+                self.channel.data(self, chunk)
         finally:
             self.flow.release(len(chunk))
 
@@ -214,24 +191,25 @@ class ErrorStream:
     ``stderr_limit`` bytes also to the web server (FCGI_STDERR), so that they
     show up in nginx's error log next to the request that wrote them."""
 
+    __slots__ = ("_ex", "_threaded")
+
     def __init__(self, exchange: Exchange, threaded: bool) -> None:
         self._ex = exchange
         self._threaded = threaded
-        self._log = logging.getLogger("fcgigate.app")
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"wsgi.errors.write() takes str, not {type(text).__name__}")
         ex = self._ex
         if text.strip():
-            self._log.warning("%s: %s", ex.describe(), text.rstrip("\n"))
+            app_log.warning("%s: %s", ex.describe(), text.rstrip("\n"))
         data = text.encode("utf-8", "replace")[: max(0, ex.stderr_budget)]
         if data and not ex.aborted:
             ex.stderr_budget -= len(data)
             if self._threaded:
                 ex.post(ex._deliver, "stderr", data)
             else:
-                ex.channel.stderr(ex.request_id, data)
+                ex.channel.stderr(ex, data)
         return len(text)
 
     def writelines(self, seq: list[str]) -> None:
@@ -268,6 +246,13 @@ class Runner:
         # Longest prefix first, so that the first match is the longest one.
         self._mounts = sorted(mounts, key=lambda route: len(route.prefix), reverse=True)
         self._root_only = (self.root, None)
+        self._mount = settings.mount
+        self._loop_thread = threading.get_ident()  # made on the loop's thread (Worker._serve)
+        # wsgi.* keys for inline (False) and threaded (True) apps
+        self._constants = {
+            threaded: wsgi_constants(threaded, settings.multiprocess, FileWrapper)
+            for threaded in (False, True)
+        }
 
     def route(self, params: dict[str, str]) -> tuple[Route, tuple[str, str] | None]:
         """The route for a request's head, and for a mount its (SCRIPT_NAME, PATH_INFO).
@@ -289,16 +274,13 @@ class Runner:
             route.shutdown(wait)
 
     def environ(self, ex: Exchange, threaded: bool) -> dict[str, Any]:
-        s = self.state.settings
         return build_environ(
             ex.params,
             ex.body,
             ErrorStream(ex, threaded),
-            mount=s.mount,
+            mount=self._mount,
             split=ex.split,
-            multithread=threaded,
-            multiprocess=s.multiprocess,
-            file_wrapper=FileWrapper,
+            constants=self._constants[threaded],
         )
 
     def start(self, ex: Exchange) -> None:
@@ -333,10 +315,10 @@ class Runner:
         ex.done = True
         if ex.status is None:
             body = ERROR_504
-            ex.channel.respond(ex.request_id, "504 Gateway Timeout",
+            ex.channel.respond(ex, "504 Gateway Timeout",
                                _PLAIN + [("Content-Length", str(len(body)))], body)  # fmt: skip
         else:
-            ex.channel.broken(ex.request_id, "request_terminate_timeout passed during the response")
+            ex.channel.broken(ex, "request_terminate_timeout passed during the response")
         ex.aborted = True  # the app's next write or read fails; its late output is dropped
         self.state.request_finished(ex)
         self.state.on_retire("request_terminate_timeout")
@@ -344,10 +326,10 @@ class Runner:
     # -- inline mode ---------------------------------------------------------------
 
     def _run_inline(self, ex: Exchange, app: Any) -> None:
-        ch, rid = ex.channel, ex.request_id
+        ch = ex.channel
         result: Any = None
-        sr = StartResponse(lambda data: None)
-        ex.thread = threading.get_ident()
+        sr = StartResponse(None)
+        ex.thread = self._loop_thread
         ex.app_started = time.monotonic()
         if self.state.measure_cpu:
             ex.cpu_started = time.thread_time()
@@ -359,17 +341,28 @@ class Runner:
             if not sr.headers_sent:
                 self._send_head(ex, sr, data)
             elif data:
-                ch.data(rid, data)
+                ch.data(ex, data)
 
         sr.write = write
         try:
-            result = app(self.environ(ex, False), sr)
+            result = app(
+                build_environ(
+                    ex.params,
+                    ex.body,
+                    ErrorStream(ex, False),
+                    mount=self._mount,
+                    split=ex.split,
+                    constants=self._constants[False],
+                ),  # fmt: skip
+                sr,
+            )
             if type(result) in (list, tuple) and sr.status is not None and not sr.headers_sent:
+                # The fast path: the whole body at once, in one write with the
+                # head (a list has no close() to call).
                 body = b"".join(result)  # TypeError on a non-bytes item: a 500 below
                 ex.done = True
                 self._account(ex)
-                ch.respond(rid, sr.status, sr.headers, body)
-                _close(result, ex)
+                ch.respond(ex, sr.status, sr.headers, body)
                 return
             self._account(ex)
             self._pump(ex, sr, result, iter(result))
@@ -382,7 +375,7 @@ class Runner:
         if sr.status is None:
             raise BadResponse("the app returned a body before calling start_response")
         sr.headers_sent = True
-        ex.channel.start(ex.request_id, sr.status, sr.headers, first)
+        ex.channel.start(ex, sr.status, sr.headers, first)
 
     def _pump(self, ex: Exchange, sr: StartResponse, result: Any, it: Iterator) -> None:
         """Send the next chunk, then give the loop back (loop thread).
@@ -401,7 +394,7 @@ class Runner:
                 if not sr.headers_sent:
                     self._send_head(ex, sr, chunk)
                 elif chunk:
-                    ex.channel.data(ex.request_id, chunk)
+                    ex.channel.data(ex, chunk)
                 if flow.closed:
                     break
                 ex._close_iterable = result
@@ -414,7 +407,7 @@ class Runner:
                 if not sr.headers_sent:
                     self._send_head(ex, sr, b"")
                 ex.done = True
-                ex.channel.end(ex.request_id)
+                ex.channel.end(ex)
         except Exception as exc:
             self._failed(ex, sr, exc, inline=True)
         _close(result, ex)
@@ -444,7 +437,7 @@ class Runner:
         ex.wait_us = int((ex.app_started - ex.started) * 1e6)
         post = self.state.mailbox.post
         result: Any = None
-        sr = StartResponse(lambda data: None)
+        sr = StartResponse(None)
 
         def write(data: bytes) -> None:
             _check_bytes(data)
@@ -512,15 +505,15 @@ class Runner:
             status, body = "500 Internal Server Error", ERROR_500
             error_log.error("%s: the app failed", ex.describe(), exc_info=(type(exc), exc, exc.__traceback__))
         if sr.headers_sent:
-            ex.channel.broken(ex.request_id, f"the app failed after sending the response head: {exc!r}")
+            ex.channel.broken(ex, f"the app failed after sending the response head: {exc!r}")
         else:
-            ex.channel.respond(ex.request_id, status, _PLAIN + [("Content-Length", str(len(body)))], body)
+            ex.channel.respond(ex, status, _PLAIN + [("Content-Length", str(len(body)))], body)
 
 
 def _deliver_start(ex: Exchange, status: str, headers: list[tuple[str, str]], first: bytes) -> None:
     try:
         if not ex.aborted:
-            ex.channel.start(ex.request_id, status, headers, first)
+            ex.channel.start(ex, status, headers, first)
     finally:
         ex.flow.release(len(first))
 

@@ -149,14 +149,12 @@ class ServerState:
         slot = self.slot
         if slot is not None:
             if len(inflight) == 1:
-                slot.request_started(
-                    ex.channel.PROTOCOL_CODE, ex.describe(), ex.params.get("REMOTE_ADDR", "")
-                )
+                client = ex.params.get("REMOTE_ADDR", "")
+                slot.request_started(ex.channel.PROTOCOL_CODE, ex.describe(), client, len(self.connections))
             else:
-                slot.count_request()
+                slot.count_request(len(self.connections), len(inflight))
             if self.settings.mounts:  # without mounts, every request is the root app's: no counter
                 slot.count_route(ex.route.index)
-            slot.counts(len(self.connections), len(inflight))
 
     def request_finished(self, ex: Any) -> None:
         """``ex`` is answered, aborted or ended: the scoreboard then shows the
@@ -164,14 +162,17 @@ class ServerState:
         inflight = self.inflight
         if ex not in inflight:
             return
+        slot = self.slot
+        if len(inflight) == 1:  # the common case: the worker becomes idle
+            inflight.clear()
+            if slot is not None:
+                slot.request_ended(len(self.connections))
+            return
         shown = next(iter(inflight)) is ex
         del inflight[ex]
-        slot = self.slot
         if slot is not None:
             slot.counts(len(self.connections), len(inflight))
-            if not inflight:
-                slot.request_done()
-            elif shown:
+            if shown:
                 oldest = next(iter(inflight))
                 slot.show_request(oldest.channel.PROTOCOL_CODE, oldest.describe(),
                                   oldest.params.get("REMOTE_ADDR", ""), oldest.started)  # fmt: skip
