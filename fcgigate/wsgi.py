@@ -170,8 +170,22 @@ def build_environ(
     (from :func:`wsgi_constants`) stands for the three keyword arguments
     before it, made once by a server rather than per request.
     """
+    return make_environ(
+        params,
+        body,
+        errors,
+        split or split_path(params, mount),
+        constants or wsgi_constants(multithread, multiprocess, file_wrapper),
+    )
+
+
+def make_environ(
+    params: dict[str, str], body: Any, errors: Any, split: tuple[str, str], constants: dict[str, Any]
+) -> dict[str, Any]:
+    """:func:`build_environ` with everything decided: the (SCRIPT_NAME,
+    PATH_INFO) pair and the wsgi.* constants (the runner's per-request call)."""
     environ: dict[str, Any] = dict(params)
-    environ["SCRIPT_NAME"], environ["PATH_INFO"] = split or split_path(params, mount)
+    environ["SCRIPT_NAME"], environ["PATH_INFO"] = split
     get = environ.get
     if not get("CONTENT_LENGTH", True):
         del environ["CONTENT_LENGTH"]
@@ -188,7 +202,7 @@ def build_environ(
         environ["SERVER_NAME"] = "localhost"
     if not get("SERVER_PORT"):
         environ["SERVER_PORT"] = "443" if scheme == "https" else "80"
-    environ.update(constants or wsgi_constants(multithread, multiprocess, file_wrapper))
+    environ.update(constants)
     environ["wsgi.url_scheme"] = scheme
     environ["wsgi.input"] = body
     environ["wsgi.errors"] = errors

@@ -77,11 +77,16 @@ class ServedConnection(asyncio.Protocol, ABC):
 
     # -- shared helpers --------------------------------------------------------------
 
-    def new_body(self, rid: int, streams: bool, on_first_read: Any = None) -> Any:
+    def new_body(self, rid: int, streams: bool, on_first_read: Any = None, has_body: bool = True) -> Any:
         """The body buffer for request ``rid``: streamed to an app thread (with
         back-pressure on this connection) or spooled for an inline app
-        (``streams``: the request's route, see Runner.route)."""
+        (``streams``: the request's route, see Runner.route). A request whose
+        head says it has no body gets an empty one, already finished."""
         s = self.settings
+        if not has_body:
+            body = SpooledBody(s.body_memory_limit)
+            body.finish()
+            return body
         if not streams:
             return SpooledBody(s.body_memory_limit)
         flow = self.flow

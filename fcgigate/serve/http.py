@@ -132,11 +132,10 @@ class HTTPProtocol(ServedConnection):
         route, split = self.runner.route(params)
         if rid in self.conn.expect_continue:
             post = self.state.mailbox.post
-            body = self.new_body(rid, route.streams, lambda: post(self._send_continue, rid))
+            body = self.new_body(rid, route.streams, lambda: post(self._send_continue, rid), event.has_body)
         else:
-            body = self.new_body(rid, route.streams)
-        if not event.has_body:
-            body.finish()  # so an inline app runs now, without waiting for BodyEnd
+            # Without a body: finished already, so an inline app runs now, not at BodyEnd.
+            body = self.new_body(rid, route.streams, None, event.has_body)
         ex = Exchange(self, self.flow, rid, params, body, 0, self.state.mailbox.post, route, split)
         if self.unix_peer and not forwarded:
             ex.unix_client = True

@@ -38,19 +38,21 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from fcgigate.buffers import BodyAborted, BodyTooLarge
 from fcgigate.serve.flow import FlowControl
+from fcgigate.serve.pool import AppThreads
 from fcgigate.serve.state import ServerState
 from fcgigate.wsgi import (
     BadResponse,
     ClientDisconnected,
     FileWrapper,
     StartResponse,
-    build_environ,
+    make_environ,
     request_path,
+    split_path,
     wsgi_constants,
 )
 
@@ -87,7 +89,7 @@ class Route:
         self.index = index
         self.streams = threads > 0  # the app is called at the head and reads the body as it arrives
         self._below = prefix + "/"
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: AppThreads | None = None
         # fcgigate-app_0 for the root app, fcgigate-app-api-v1_0 for [mount:/api/v1]
         self._pool_name = "fcgigate-app" + (prefix.replace("/", "-") if index else "")
 
@@ -95,16 +97,16 @@ class Route:
         """``/a`` matches ``/a`` and ``/a/...``, never ``/ab``."""
         return path == self.prefix or path.startswith(self._below)
 
-    def pool(self) -> ThreadPoolExecutor:
+    def pool(self) -> AppThreads:
         if self._pool is None:
             # Created here, lazily, inside the serving process: by now every
             # fork is behind us (see the module docstring).
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=self._pool_name)
+            self._pool = AppThreads(self.threads, self._pool_name)
         return self._pool
 
     def shutdown(self, wait: bool) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=not wait)
+            self._pool.shutdown(wait)
 
 
 class Exchange:
@@ -274,13 +276,12 @@ class Runner:
             route.shutdown(wait)
 
     def environ(self, ex: Exchange, threaded: bool) -> dict[str, Any]:
-        return build_environ(
+        return make_environ(
             ex.params,
             ex.body,
             ErrorStream(ex, threaded),
-            mount=self._mount,
-            split=ex.split,
-            constants=self._constants[threaded],
+            ex.split or split_path(ex.params, self._mount),
+            self._constants[threaded],
         )
 
     def start(self, ex: Exchange) -> None:
@@ -326,43 +327,22 @@ class Runner:
     # -- inline mode ---------------------------------------------------------------
 
     def _run_inline(self, ex: Exchange, app: Any) -> None:
-        ch = ex.channel
         result: Any = None
         sr = StartResponse(None)
+        sr.write = partial(self._write_inline, ex, sr)
         ex.thread = self._loop_thread
         ex.app_started = time.monotonic()
         if self.state.measure_cpu:
             ex.cpu_started = time.thread_time()
-
-        def write(data: bytes) -> None:
-            if ex.aborted:
-                raise ClientDisconnected("the client closed the connection")
-            _check_bytes(data)
-            if not sr.headers_sent:
-                self._send_head(ex, sr, data)
-            elif data:
-                ch.data(ex, data)
-
-        sr.write = write
         try:
-            result = app(
-                build_environ(
-                    ex.params,
-                    ex.body,
-                    ErrorStream(ex, False),
-                    mount=self._mount,
-                    split=ex.split,
-                    constants=self._constants[False],
-                ),  # fmt: skip
-                sr,
-            )
+            result = app(self.environ(ex, False), sr)
             if type(result) in (list, tuple) and sr.status is not None and not sr.headers_sent:
                 # The fast path: the whole body at once, in one write with the
                 # head (a list has no close() to call).
                 body = b"".join(result)  # TypeError on a non-bytes item: a 500 below
                 ex.done = True
                 self._account(ex)
-                ch.respond(ex, sr.status, sr.headers, body)
+                ex.channel.respond(ex, sr.status, sr.headers, body)
                 return
             self._account(ex)
             self._pump(ex, sr, result, iter(result))
@@ -370,6 +350,16 @@ class Runner:
             self._failed(ex, sr, exc, inline=True)
             if result is not None:
                 _close(result, ex)
+
+    def _write_inline(self, ex: Exchange, sr: StartResponse, data: bytes) -> None:
+        """The ``write()`` start_response returns to an inline app."""
+        if ex.aborted:
+            raise ClientDisconnected("the client closed the connection")
+        _check_bytes(data)
+        if not sr.headers_sent:
+            self._send_head(ex, sr, data)
+        elif data:
+            ex.channel.data(ex, data)
 
     def _send_head(self, ex: Exchange, sr: StartResponse, first: bytes) -> None:
         if sr.status is None:
@@ -438,18 +428,7 @@ class Runner:
         post = self.state.mailbox.post
         result: Any = None
         sr = StartResponse(None)
-
-        def write(data: bytes) -> None:
-            _check_bytes(data)
-            if not sr.headers_sent:
-                if sr.status is None:
-                    raise BadResponse("write() called before start_response")
-                sr.headers_sent = True
-                self._to_loop(ex, "start", sr.status, sr.headers, data)
-            elif data:
-                self._to_loop(ex, "data", data)
-
-        sr.write = write
+        sr.write = write = partial(self._write_threaded, ex, sr)
         try:
             result = ex.route.app(self.environ(ex, True), sr)
             if type(result) in (list, tuple) and sr.status is not None and not sr.headers_sent:
@@ -473,6 +452,18 @@ class Runner:
         finally:
             if result is not None:
                 _close(result, ex)
+
+    def _write_threaded(self, ex: Exchange, sr: StartResponse, data: bytes) -> None:
+        """The ``write()`` start_response returns to an app in a thread (and
+        how the runner sends each chunk of its iterable)."""
+        _check_bytes(data)
+        if not sr.headers_sent:
+            if sr.status is None:
+                raise BadResponse("write() called before start_response")
+            sr.headers_sent = True
+            self._to_loop(ex, "start", sr.status, sr.headers, data)
+        elif data:
+            self._to_loop(ex, "data", data)
 
     def _to_loop(self, ex: Exchange, what: str, *args: Any) -> None:
         """Hand response bytes to the loop, waiting while the client is slow."""

@@ -39,8 +39,10 @@ ALLOWED = {
     "fcgigate.statuspage": {"fcgigate.status"},
     "fcgigate.serve.state": {"fcgigate.protocols.fastcgi", "fcgigate.protocols.http"},
     "fcgigate.serve.flow": {"fcgigate.wsgi"},
+    "fcgigate.serve.pool": set(),
     "fcgigate.serve.runner": {
         "fcgigate.buffers", "fcgigate.wsgi", "fcgigate.serve.flow", "fcgigate.serve.state",
+        "fcgigate.serve.pool",
     },
     "fcgigate.serve.connection": {"fcgigate.buffers", "fcgigate.serve.flow", "fcgigate.serve.state"},
     "fcgigate.serve.fastcgi": {
