@@ -483,8 +483,9 @@ class Worker:
             )
 
     async def _tick(self) -> None:
-        """Once a second: heartbeat, Date header, connection timeouts, and an
-        orphaned worker's stop."""
+        """Once a second: heartbeat, Date header, slow requests, and an
+        orphaned worker's stop (each connection times itself out: see
+        ServedConnection.watch)."""
         state = self.state
         slot = self.slot
         while True:
@@ -493,11 +494,8 @@ class Worker:
                 slot.beat()
                 slot.usage(*self._usage())
             state.tick_date()
-            now = time.monotonic()
-            for conn in list(state.connections):
-                conn.on_tick(now)
             if state.inflight:
-                self._watch_requests(now)
+                self._watch_requests(time.monotonic())
             if self.master_pid is not None and os.getppid() != self.master_pid:
                 error_log.warning("worker %d/%d: the master is gone; stopping", self.index + 1, self.total)
                 self._request_stop("graceful")

@@ -20,6 +20,9 @@ from fcgigate.serve.state import ServerState
 
 # Seconds a half-closed connection waits for the peer to close its side.
 LINGER = 2.0
+# The soonest a connection's timeout timer fires again (a deadline met to the
+# millisecond by a coarse clock must not make it spin).
+MIN_CHECK = 0.05
 
 
 class ServedConnection(asyncio.Protocol, ABC):
@@ -37,6 +40,7 @@ class ServedConnection(asyncio.Protocol, ABC):
         self._closing = False
         self.exchanges: dict[int, Any] = {}  # request id -> serve.runner.Exchange
         self.unix_peer = False  # an HTTP peer on a unix socket (see Exchange.unix_client)
+        self._timer: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------------
 
@@ -55,8 +59,12 @@ class ServedConnection(asyncio.Protocol, ABC):
         state.connections.add(self)
         if state.slot is not None:
             state.slot.connection_accepted(len(state.connections))
+        self.watch(self.last_activity)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         state = self.state
         state.connections.discard(self)
         self._abort_all()
@@ -74,6 +82,43 @@ class ServedConnection(asyncio.Protocol, ABC):
     @abstractmethod
     def _abort_all(self) -> None:
         """The connection is gone: abort every request on it."""
+
+    # -- timeouts --------------------------------------------------------------------
+    #
+    # Each connection has one timer, armed for the moment its nearest timeout
+    # could pass (``deadline``); when it fires, ``check_timeouts`` acts on
+    # what did pass and the timer is armed again. The worker does not visit
+    # every connection each second: ten thousand idle keep-alive connections
+    # cost a timer each now and then, spread out in time, instead of a burst
+    # of ten thousand calls every second that stalls the loop (and, in thread
+    # mode, hands the GIL to app threads in the middle of it).
+    #
+    # A subclass's ``deadline`` is capped so that the timer fires before any
+    # deadline a later change of state could set (a head beginning on an idle
+    # connection, say), which is why no request has to re-arm it.
+
+    @abstractmethod
+    def deadline(self, now: float) -> float | None:
+        """When to check this connection's timeouts next (None: never)."""
+
+    @abstractmethod
+    def check_timeouts(self, now: float) -> None:
+        """Enforce the timeouts that have passed by ``now``."""
+
+    def watch(self, now: float) -> None:
+        """Arm the timeout timer for ``deadline(now)``."""
+        deadline = self.deadline(now)
+        if deadline is not None:
+            self._timer = self.state.loop.call_later(max(deadline - now, MIN_CHECK), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._closing or self.transport.is_closing():
+            return
+        now = time.monotonic()
+        self.check_timeouts(now)
+        if not self._closing and not self.transport.is_closing():
+            self.watch(now)
 
     # -- shared helpers --------------------------------------------------------------
 

@@ -210,8 +210,16 @@ class FastCGIProtocol(ServedConnection):
 
     # -- maintenance -----------------------------------------------------------------
 
-    def on_tick(self, now: float) -> None:
-        """Enforce ``idle_timeout`` (called about once a second)."""
+    def deadline(self, now: float) -> float | None:
+        idle_timeout = self.settings.idle_timeout
+        if self._closing:
+            return None
+        if self.conn.active_requests or self.exchanges:
+            return now + max(idle_timeout, 1.0)  # busy: look again later
+        return self.last_activity + idle_timeout
+
+    def check_timeouts(self, now: float) -> None:
+        """Enforce ``idle_timeout``."""
         self.close_if_idle(now, self.settings.idle_timeout)
 
     def close_if_idle(self, now: float, idle_timeout: float) -> None:

@@ -7,10 +7,11 @@ request the parser refuses (:class:`RequestRejected`) is answered with its
 status after the requests before it, and the connection is then closed: no
 byte after the offending request reaches an app.
 
-Timeouts are checked once a second by the worker (``on_tick``): a request head
-must arrive within ``header_timeout`` of its first byte (slowloris), a body
-may not stall longer than ``body_timeout``, and an idle kept-alive connection
-lives ``keepalive_timeout``.
+Timeouts are checked by each connection's timer (``deadline``,
+``check_timeouts``; see ServedConnection.watch): a request head must arrive
+within ``header_timeout`` of its first byte (slowloris), a body may not stall
+longer than ``body_timeout``, and an idle kept-alive connection lives
+``keepalive_timeout``.
 
 ``Expect: 100-continue`` is answered when the app starts reading
 ``wsgi.input`` (thread mode), or when the request becomes current (inline
@@ -59,6 +60,11 @@ class HTTPProtocol(ServedConnection):
         self.trusted = False
         self.head_started: float | None = None
         self._paused_for_pipeline = False
+        # The longest the timeout timer sleeps (see ServedConnection.watch):
+        # the shortest deadline a new head, body or idle spell can set.
+        s = state.settings
+        timeouts = (s.header_timeout, s.body_timeout, s.keepalive_timeout)
+        self._cap = min([t for t in timeouts if t > 0] or [1.0])
 
     # -- asyncio.Protocol ------------------------------------------------------------
 
@@ -305,11 +311,20 @@ class HTTPProtocol(ServedConnection):
 
     # -- maintenance -----------------------------------------------------------------
 
-    def on_tick(self, now: float) -> None:
-        """Enforce the connection's timeouts (called about once a second)."""
+    def deadline(self, now: float) -> float | None:
         s = self.settings
         if self._closing:
-            return
+            return None
+        if self.head_started is not None and self.conn.in_head:
+            return self.head_started + s.header_timeout
+        if self.queue:
+            if self.conn.body_open:
+                return self.last_activity + s.body_timeout
+            return now + self._cap  # the app has the request: nothing to enforce yet
+        return min(self.last_activity + s.keepalive_timeout, now + self._cap)
+
+    def check_timeouts(self, now: float) -> None:
+        s = self.settings
         if self.head_started is not None and self.conn.in_head:
             if now - self.head_started > s.header_timeout:
                 error_log.info(

@@ -321,6 +321,21 @@ def test_without_keep_conn_the_daemon_closes(serve: Callable[..., Daemon], trans
         assert client.wait_closed(2.0)
 
 
+def test_idle_timeout_closes_an_idle_kept_connection(serve: Callable[..., Daemon]) -> None:
+    """docs/settings.md: ``idle_timeout`` is how long a connection with no request
+    in progress is kept open (each connection's own timer enforces it)."""
+    daemon = serve("tests.apps.sleepy:app", idle_timeout=1)
+    with daemon.client() as client:
+        assert client.request(default_params("GET", "/?seconds=0"), keep_conn=True).body == b"slept 0.0"
+        began = time.monotonic()
+        assert client.wait_closed(5.0), "the idle kept connection was still open after 5 s"
+        assert 0.8 <= time.monotonic() - began <= 3.0
+    # A request that runs longer than idle_timeout is not cut short.
+    with daemon.client() as client:
+        assert client.request(default_params("GET", "/?seconds=1.6"), keep_conn=True).body == b"slept 1.6"
+        assert client.wait_closed(3.0)
+
+
 def test_get_values(serve: Callable[..., Daemon]) -> None:
     daemon = serve("tests.apps.echo:app", max_connections=37)
     with daemon.client() as client:

@@ -76,6 +76,28 @@ def dechunk(data: bytes) -> tuple[bytes, bytes]:
         data = data[size + 2 :]
 
 
+# -- has_body: what the head says of a body ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "has_body"),
+    [
+        (b"", False),
+        (b"Content-Length: 0\r\n", False),
+        (b"Content-Length: 2\r\n", True),
+        (b"Transfer-Encoding: chunked\r\n", True),
+    ],
+    ids=["no-length", "length-0", "length-2", "chunked"],
+)
+def test_request_started_says_whether_a_body_follows(fields: bytes, has_body: bool) -> None:
+    """A request whose head announces no body is run at once (the glue does
+    not wait for BodyEnd); BodyEnd still follows it."""
+    tail = b"ok" if has_body and b"Length" in fields else b"2\r\nok\r\n0\r\n\r\n" if has_body else b""
+    _, events = connection(b"POST / HTTP/1.1\r\nHost: example.com\r\n" + fields + b"\r\n" + tail)
+    assert type(events[0]) is RequestStarted and events[0].has_body is has_body
+    assert type(events[-1]) is BodyEnd
+
+
 # -- respond(): the whole response in one piece -----------------------------------
 
 
