@@ -91,11 +91,22 @@ BEGIN_REQUEST_BODY = struct.Struct("!HB5x")  # role, flags, reserved[5]
 END_REQUEST_BODY = struct.Struct("!IB3x")  # appStatus, protocolStatus, reserved[3]
 UNKNOWN_TYPE_BODY = struct.Struct("!B7x")  # type, reserved[7]
 _LEN4 = struct.Struct("!I")
+# The end of a response in one pack: the empty STDOUT record, then END_REQUEST
+# (header and body); the second also ends an opened STDERR stream, between them.
+END_OF_RESPONSE = struct.Struct("!BBHHBx BBHHBxIB3x")
+END_OF_RESPONSE_STDERR = struct.Struct("!BBHHBx BBHHBx BBHHBxIB3x")
 
 # The largest output record content that needs no padding: 65535 & ~7.
 OUTPUT_CHUNK = FCGI_MAX_CONTENT & ~7
 _PADDING = bytes(8)
 _KNOWN_TYPES = frozenset(RecordType)
+# Plain ints for the hot paths: an IntEnum member costs an attribute lookup and
+# misses the interpreter's fast paths for exact ints.
+_BEGIN_REQUEST = int(RecordType.BEGIN_REQUEST)
+_END_REQUEST = int(RecordType.END_REQUEST)
+_STDOUT = int(RecordType.STDOUT)
+_STDERR = int(RecordType.STDERR)
+_REQUEST_COMPLETE = int(ProtocolStatus.REQUEST_COMPLETE)
 
 # Roles we serve. FILTER needs a second input stream (FCGI_DATA) that WSGI has
 # no place for; no web server we know of sends it, so it is answered as unknown
@@ -149,6 +160,7 @@ class _Request:
         "keep_conn",
         "role",
         "params",
+        "params_size",
         "response_started",
         "aborted",
         "stderr_used",
@@ -159,7 +171,8 @@ class _Request:
         self.state = AWAIT_PARAMS
         self.keep_conn = keep_conn
         self.role = role
-        self.params = bytearray()
+        self.params: list[bytes] = []  # the PARAMS records' contents, joined at the end
+        self.params_size = 0
         self.response_started = False
         self.aborted = False
         self.stderr_used = False
@@ -192,12 +205,18 @@ def _stream(rtype: int, request_id: int, data: bytes) -> bytes:
 def _end_of_response(request_id: int, app_status: int, stderr_used: bool = False) -> bytes:
     """The empty STDOUT record that ends the stream (and the empty STDERR record
     if that stream was opened), then END_REQUEST."""
-    end = HEADER.pack(FCGI_VERSION_1, RecordType.STDOUT, request_id, 0, 0)
     if stderr_used:
-        end += HEADER.pack(FCGI_VERSION_1, RecordType.STDERR, request_id, 0, 0)
-    return end + _record(
-        RecordType.END_REQUEST, request_id, END_REQUEST_BODY.pack(app_status, ProtocolStatus.REQUEST_COMPLETE)
-    )
+        return END_OF_RESPONSE_STDERR.pack(
+            FCGI_VERSION_1, _STDOUT, request_id, 0, 0,
+            FCGI_VERSION_1, _STDERR, request_id, 0, 0,
+            FCGI_VERSION_1, _END_REQUEST, request_id, END_REQUEST_BODY.size, 0,
+            app_status, _REQUEST_COMPLETE,
+        )  # fmt: skip
+    return END_OF_RESPONSE.pack(
+        FCGI_VERSION_1, _STDOUT, request_id, 0, 0,
+        FCGI_VERSION_1, _END_REQUEST, request_id, END_REQUEST_BODY.size, 0,
+        app_status, _REQUEST_COMPLETE,
+    )  # fmt: skip
 
 
 def encode_pairs(pairs: list[tuple[bytes, bytes]]) -> bytes:
@@ -214,6 +233,35 @@ def encode_pairs(pairs: list[tuple[bytes, bytes]]) -> bytes:
     return bytes(out)
 
 
+def _pair_lengths(data: bytes | bytearray, pos: int, end: int, stream: str) -> tuple[int, int, int]:
+    """The name and value lengths of the pair at ``pos`` (1 or 4 bytes each), and
+    where its name starts. Raises RemoteProtocolError if a length is cut off."""
+    lengths = []
+    for _ in range(2):
+        if pos >= end:
+            raise RemoteProtocolError(f"truncated name-value pair in {stream}")
+        first = data[pos]
+        if first < 128:
+            lengths.append(first)
+            pos += 1
+        else:
+            if pos + 4 > end:
+                raise RemoteProtocolError(f"truncated 4-byte length in {stream}")
+            lengths.append(_LEN4.unpack_from(data, pos)[0] & 0x7FFFFFFF)
+            pos += 4
+    return lengths[0], lengths[1], pos
+
+
+def _past_end(name_len: int, value_len: int, stream: str) -> RemoteProtocolError:
+    return RemoteProtocolError(
+        f"name-value pair lengths ({name_len}+{value_len}) run past the end of {stream}"
+    )
+
+
+def _too_many(max_pairs: int, stream: str) -> RemoteProtocolError:
+    return RemoteProtocolError(f"more than {max_pairs} {stream} pairs (fastcgi_max_params)")
+
+
 def decode_pairs(
     data: bytes | bytearray, max_pairs: int, stream: str = "PARAMS"
 ) -> list[tuple[bytes, bytes]]:
@@ -222,35 +270,59 @@ def decode_pairs(
     Raises RemoteProtocolError if a length runs past the end of the stream or
     there are more than ``max_pairs`` pairs.
     """
+    data = bytes(data)  # slices of bytes are bytes
     pairs = []
     pos, end = 0, len(data)
-    view = memoryview(data)
     while pos < end:
-        lengths = []
-        for _ in range(2):
-            if pos >= end:
-                raise RemoteProtocolError(f"truncated name-value pair in {stream}")
-            first = data[pos]
-            if first < 128:
-                lengths.append(first)
-                pos += 1
-            else:
-                if pos + 4 > end:
-                    raise RemoteProtocolError(f"truncated 4-byte length in {stream}")
-                lengths.append(_LEN4.unpack_from(data, pos)[0] & 0x7FFFFFFF)
-                pos += 4
-        name_len, value_len = lengths
+        name_len, value_len, pos = _pair_lengths(data, pos, end, stream)
         if pos + name_len + value_len > end:
-            raise RemoteProtocolError(
-                f"name-value pair lengths ({name_len}+{value_len}) run past the end of {stream}"
-            )
+            raise _past_end(name_len, value_len, stream)
         if len(pairs) >= max_pairs:
-            raise RemoteProtocolError(f"more than {max_pairs} {stream} pairs (fastcgi_max_params)")
-        name = bytes(view[pos : pos + name_len])
+            raise _too_many(max_pairs, stream)
+        name = data[pos : pos + name_len]
         pos += name_len
-        pairs.append((name, bytes(view[pos : pos + value_len])))
+        pairs.append((name, data[pos : pos + value_len]))
         pos += value_len
     return pairs
+
+
+def decode_params(data: bytes, max_pairs: int) -> dict[str, str]:
+    """A complete PARAMS stream as a dict of latin-1 ``str`` (a later pair
+    replaces an earlier one of the same name).
+
+    The hot path's twin of :func:`decode_pairs`: it raises the same error for
+    the same input, but builds the dict in one pass and checks lazily.
+    """
+    text = data.decode("latin-1")  # once: latin-1 maps byte i to character i, so offsets agree
+    params: dict[str, str] = {}
+    pos, end = 0, len(data)
+    try:
+        for _ in range(max_pairs):
+            if pos >= end:
+                break
+            name_len = data[pos]
+            value_len = data[pos + 1]  # IndexError if only one byte is left
+            if (name_len | value_len) < 128:  # both lengths in one byte, as nearly always
+                pos += 2
+            else:
+                name_len, value_len, pos = _pair_lengths(data, pos, end, "PARAMS")
+            name_end = pos + name_len
+            value_end = name_end + value_len
+            # A pair that runs past the end is cut short by the slices; the
+            # loop then stops, and the check after it raises.
+            params[text[pos:name_end]] = text[name_end:value_end]
+            pos = value_end
+    except IndexError:
+        _pair_lengths(data, pos, end, "PARAMS")  # raises: a length is cut off
+    if pos > end:
+        raise _past_end(name_len, value_len, "PARAMS")
+    if pos < end:
+        # A pair more than max_pairs: as in decode_pairs, its lengths are checked first.
+        name_len, value_len, pos = _pair_lengths(data, pos, end, "PARAMS")
+        if pos + name_len + value_len > end:
+            raise _past_end(name_len, value_len, "PARAMS")
+        raise _too_many(max_pairs, "PARAMS")
+    return params
 
 
 class FastCGIConnection:
@@ -258,7 +330,8 @@ class FastCGIConnection:
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
-        self._buffer = bytearray()
+        self._buffer = bytearray()  # the start of a record whose end has not arrived
+        self._wanted = FCGI_HEADER_LEN  # how long the buffer must be to hold a whole record
         self._out = bytearray()
         self._requests: dict[int, _Request] = {}
         self._requests_begun = 0
@@ -292,25 +365,38 @@ class FastCGIConnection:
                     events.append(RequestAborted(req.request_id))
             return events
         buf = self._buffer
-        buf += data
+        if buf:
+            # A record is still incomplete: collect until it is whole, then
+            # parse it and what follows from one bytes copy.
+            buf += data
+            if len(buf) < self._wanted:
+                return []
+            data = bytes(buf)
+            buf.clear()
+        elif type(data) is not bytes:
+            data = bytes(data)  # contents are sliced out of it, and must be bytes
         events = []
         pos = 0
-        end = len(buf)
+        end = len(data)
+        wanted = FCGI_HEADER_LEN
         unpack = HEADER.unpack_from
+        on_record = self._on_record
         try:
             while end - pos >= FCGI_HEADER_LEN:
-                version, rtype, request_id, length, padding = unpack(buf, pos)
+                version, rtype, request_id, length, padding = unpack(data, pos)
                 if version != FCGI_VERSION_1:
                     raise RemoteProtocolError(f"unsupported FastCGI version {version} (only 1 exists)")
-                total = FCGI_HEADER_LEN + length + padding
-                if end - pos < total:
-                    break
                 start = pos + FCGI_HEADER_LEN
-                content = bytes(buf[start : start + length])
-                pos += total
-                self._on_record(rtype, request_id, content, events)
+                record_end = start + length + padding
+                if record_end > end:
+                    wanted = record_end - pos
+                    break
+                pos = record_end
+                on_record(rtype, request_id, data[start : start + length], events)
         finally:
-            del buf[:pos]
+            if pos < end:
+                buf += memoryview(data)[pos:]  # one copy of the tail (a slice would make two)
+                self._wanted = wanted
         return events
 
     def data_to_send(self) -> bytes:
@@ -326,7 +412,7 @@ class FastCGIConnection:
         if request_id == FCGI_NULL_REQUEST_ID:
             self._on_management(rtype, content)
             return
-        if rtype == RecordType.BEGIN_REQUEST:
+        if rtype == _BEGIN_REQUEST:
             self._on_begin(request_id, content, events)
             return
         req = self._requests.get(request_id)
@@ -335,14 +421,13 @@ class FastCGIConnection:
                 self._out += _record(RecordType.UNKNOWN_TYPE, 0, UNKNOWN_TYPE_BODY.pack(rtype))
             # spec 3.3: records for inactive request ids are ignored.
             return
-        try:
-            handler = TRANSITIONS[(req.state, RecordType(rtype))]
-        except (KeyError, ValueError):
+        handler = _HANDLERS.get((req.state, rtype))
+        if handler is None:
             name = RecordType(rtype).name if rtype in _KNOWN_TYPES else f"type {rtype}"
             raise RemoteProtocolError(
                 f"unexpected {name} record for request {request_id} in state {req.state}"
-            ) from None
-        getattr(self, handler)(req, content, events)
+            )
+        handler(self, req, content, events)
 
     def _on_management(self, rtype: int, content: bytes) -> None:
         if rtype == RecordType.GET_VALUES:
@@ -388,16 +473,17 @@ class FastCGIConnection:
 
     def _on_params(self, req: _Request, content: bytes, events: list[RequestEvent]) -> None:
         if content:
-            req.params += content
-            if len(req.params) > self.limits.max_params_size:
+            req.params.append(content)
+            req.params_size += len(content)
+            if req.params_size > self.limits.max_params_size:
                 raise RemoteProtocolError(
                     f"PARAMS of request {req.request_id} exceed {self.limits.max_params_size} bytes "
                     "(fastcgi_max_params_size)"
                 )
             return
-        pairs = decode_pairs(req.params, self.limits.max_params)
-        req.params = bytearray()
-        params = {name.decode("latin-1"): value.decode("latin-1") for name, value in pairs}
+        # b"".join of a single record's content returns it as is: no copy in the usual case.
+        params = decode_params(b"".join(req.params), self.limits.max_params)
+        req.params = []
         events.append(RequestStarted(req.request_id, params, req.keep_conn, req.role))
         if req.role == "AUTHORIZER":
             # An authorizer gets no request body (spec 6.3).
@@ -442,29 +528,30 @@ class FastCGIConnection:
         Raises :class:`LocalProtocolError` for an event about a request that
         is not active (already ended, or never begun).
         """
-        req = self._requests.get(event.request_id)
-        if req is None:
-            raise LocalProtocolError(f"response event for inactive request {event.request_id}")
         rid = event.request_id
+        req = self._requests.get(rid)
+        if req is None:
+            raise LocalProtocolError(f"response event for inactive request {rid}")
         if req.state == AWAIT_PARAMS:
             raise LocalProtocolError(f"response event for request {rid}, whose PARAMS have not ended")
-        if type(event) is ResponseData and not req.response_started:
-            raise LocalProtocolError(f"ResponseData for request {rid} before ResponseStart")
-        if type(event) is ResponseStart and req.response_started:
-            raise LocalProtocolError(f"a second ResponseStart for request {rid}")
-        if type(event) is ResponseData:
-            return _stream(RecordType.STDOUT, rid, event.data) if event.data else b""
-        if type(event) is ResponseStart:
+        kind = type(event)
+        if kind is ResponseData:
+            if not req.response_started:
+                raise LocalProtocolError(f"ResponseData for request {rid} before ResponseStart")
+            return _stream(_STDOUT, rid, event.data) if event.data else b""
+        if kind is ResponseStart:
+            if req.response_started:
+                raise LocalProtocolError(f"a second ResponseStart for request {rid}")
             req.response_started = True
-            return _stream(RecordType.STDOUT, rid, cgi_head(event.status, event.headers))
-        if type(event) is ResponseEnd:
+            return _stream(_STDOUT, rid, cgi_head(event.status, event.headers))
+        if kind is ResponseEnd:
             del self._requests[rid]
             return _end_of_response(rid, event.app_status, req.stderr_used)
-        if type(event) is ErrorData:
+        if kind is ErrorData:
             if not event.data:
                 return b""
             req.stderr_used = True
-            return _stream(RecordType.STDERR, rid, event.data)
+            return _stream(_STDERR, rid, event.data)
         raise LocalProtocolError(f"cannot send {event!r}")
 
     def respond(self, request_id: int, status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
@@ -477,22 +564,25 @@ class FastCGIConnection:
         if req is None:
             raise LocalProtocolError(f"response for inactive request {request_id}")
         head = cgi_head(status, headers)
+        end = _end_of_response(request_id, 0, req.stderr_used)
+        size = len(head) + len(body)
+        if size <= OUTPUT_CHUNK:
+            # The usual case: head and body in one STDOUT record, then the end, in one join.
+            pad = -size & 7
+            header = HEADER.pack(FCGI_VERSION_1, _STDOUT, request_id, size, pad)
+            return b"".join((header, head, body, _PADDING[:pad], end))
         # Small bodies ride in the head's record; large ones are not copied twice.
         if len(body) <= OUTPUT_CHUNK:
-            stdout = _stream(RecordType.STDOUT, request_id, head + body)
-        else:
-            stdout = _stream(RecordType.STDOUT, request_id, head) + _stream(
-                RecordType.STDOUT, request_id, body
-            )
-        return b"".join((stdout, _end_of_response(request_id, 0, req.stderr_used)))
+            return b"".join((_stream(_STDOUT, request_id, head + body), end))
+        return b"".join((_stream(_STDOUT, request_id, head), _stream(_STDOUT, request_id, body), end))
 
 
 def cgi_head(status: str, headers: list[tuple[str, str]]) -> bytes:
     """The CGI response head: ``Status:`` line, header lines, blank line (RFC 3875 6.2)."""
-    lines = [f"Status: {status}\r\n"]
-    lines += [f"{name}: {value}\r\n" for name, value in headers]
-    lines.append("\r\n")
-    return "".join(lines).encode("latin-1")
+    head = f"Status: {status}\r\n"
+    for name, value in headers:
+        head += f"{name}: {value}\r\n"  # str += grows in place: cheaper than a list and a join
+    return (head + "\r\n").encode("latin-1")
 
 
 def closing_trailer() -> bytes:
@@ -507,3 +597,10 @@ def closing_trailer() -> bytes:
     cache for a new request just before our FIN arrives.
     """
     return _record(RecordType.UNKNOWN_TYPE, FCGI_NULL_REQUEST_ID, UNKNOWN_TYPE_BODY.pack(0))
+
+
+# TRANSITIONS as the per-record lookup uses it: plain-int record types (no
+# IntEnum conversion per record) and the handler functions themselves.
+_HANDLERS = {
+    (state, int(rtype)): getattr(FastCGIConnection, name) for (state, rtype), name in TRANSITIONS.items()
+}

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 
 from fcgigate.protocols.errors import RemoteProtocolError
 from fcgigate.protocols.events import BodyData, BodyEnd, RequestAborted, RequestStarted, ResponseEnd
-from fcgigate.protocols.fastcgi import FastCGIConnection, Limits
+from fcgigate.protocols.fastcgi import FastCGIConnection, Limits, decode_pairs, decode_params
 from tests.corpus.fastcgi import helpers as h
 from tests.support import chunking
 
@@ -335,3 +335,37 @@ def test_corrupted_streams_raise_only_remote_protocol_error(data: st.DataObject)
         conn.feed(b"")
     except RemoteProtocolError:
         pass
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(SHORT_TEXT, LONG_TEXT), st.one_of(SHORT_TEXT, LONG_TEXT)), max_size=6),
+    st.booleans(),
+    st.data(),
+)
+def test_decode_params_agrees_with_decode_pairs(
+    items: list[tuple[str, str]], long: bool, data: st.DataObject
+) -> None:
+    """The hot path's decoder gives what the reference decoder's pairs give as a
+    dict, or the same error, also for cut, corrupted and overlong streams."""
+    stream = bytearray(h.pairs(items, long=long))
+    for _ in range(data.draw(st.integers(0, 3))):
+        if stream and data.draw(st.booleans()):
+            stream[data.draw(st.integers(0, len(stream) - 1))] = data.draw(
+                st.sampled_from([0, 1, 127, 128, 255])
+            )
+        elif stream:
+            del stream[data.draw(st.integers(0, len(stream) - 1)) :]
+    stream += data.draw(st.binary(max_size=6))
+    max_pairs = data.draw(st.integers(0, 8))
+    try:
+        expected: Any = {
+            n.decode("latin-1"): v.decode("latin-1") for n, v in decode_pairs(bytes(stream), max_pairs)
+        }
+    except RemoteProtocolError as exc:
+        expected = str(exc)
+    try:
+        got: Any = decode_params(bytes(stream), max_pairs)
+    except RemoteProtocolError as exc:
+        got = str(exc)
+    assert got == expected
