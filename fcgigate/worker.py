@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import importlib
 import logging
 import os
@@ -356,6 +357,10 @@ class Worker:
         if self.app is None and cfg.app:
             self.app = loaded.pop(0)
         self.mount_apps = tuple(loaded)
+        # What exists now (the app, its modules, ours) lives as long as the
+        # worker: out of the garbage collector's sight, so that its full
+        # passes do not walk it again and again while serving.
+        gc.freeze()
         # The loop first; threads (the runner's pool) only after it, lazily.
         self.loop = loop = new_event_loop(cfg.loop)
         asyncio.set_event_loop(loop)

@@ -272,15 +272,24 @@ class StartResponse:
     The runner sets ``headers_sent`` once the head went to the web server;
     after that only a call with ``exc_info`` is allowed, and it re-raises the
     app's exception (the PEP's rule), so the runner aborts the response.
+
+    The ``write()`` it returns hands ``(this object, data)`` to ``sink``. It is
+    made when asked for, never stored here: an object holding a callable that
+    holds it back would be a reference cycle, left to the garbage collector
+    with everything it reaches, once per request.
     """
 
-    __slots__ = ("status", "headers", "headers_sent", "write")
+    __slots__ = ("status", "headers", "headers_sent", "sink")
 
-    def __init__(self, write: Callable[[bytes], None] | None) -> None:
+    def __init__(self, sink: Callable[[StartResponse, bytes], None] | None) -> None:
         self.status: str | None = None
         self.headers: list[tuple[str, str]] = []
         self.headers_sent = False
-        self.write = write
+        self.sink = sink
+
+    def write(self, data: bytes) -> None:
+        """PEP 3333's write(): the legacy way to send body bytes."""
+        self.sink(self, data)
 
     def __call__(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
         if exc_info is not None:

@@ -202,6 +202,14 @@ class HTTPConnection:
             self._reject(431, f"request head larger than {self.limits.max_header_size} bytes")
         return events
 
+    def close(self) -> None:
+        """The connection is gone: drop the parser, which holds this object's
+        callbacks (a reference cycle the garbage collector would otherwise
+        have to find, once per connection). Nothing more is parsed."""
+        self._rejected = True
+        self._parser = None
+        self._events = []
+
     @property
     def in_head(self) -> bool:
         """True while a request head has begun but not ended."""

@@ -117,6 +117,10 @@ class HTTPProtocol(ServedConnection):
             self._paused_for_pipeline = True
             self.flow.pause_reading(0)
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self.conn.close()
+
     def eof_received(self) -> bool:
         # The client half-closed. Requests whose bodies are complete are still
         # answered (then we close); a request cut short is abandoned.

@@ -328,8 +328,7 @@ class Runner:
 
     def _run_inline(self, ex: Exchange, app: Any) -> None:
         result: Any = None
-        sr = StartResponse(None)
-        sr.write = partial(self._write_inline, ex, sr)
+        sr = StartResponse(partial(self._write_inline, ex))
         ex.thread = self._loop_thread
         ex.app_started = time.monotonic()
         if self.state.measure_cpu:
@@ -427,8 +426,8 @@ class Runner:
         ex.wait_us = int((ex.app_started - ex.started) * 1e6)
         post = self.state.mailbox.post
         result: Any = None
-        sr = StartResponse(None)
-        sr.write = write = partial(self._write_threaded, ex, sr)
+        sr = StartResponse(partial(self._write_threaded, ex))
+        write = sr.write
         try:
             result = ex.route.app(self.environ(ex, True), sr)
             if type(result) in (list, tuple) and sr.status is not None and not sr.headers_sent:

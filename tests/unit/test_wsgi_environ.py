@@ -123,11 +123,11 @@ def test_good_headers_pass() -> None:
 @pytest.mark.parametrize("status", ["200", "OK", "2000 OK", "200 OK\r\nX: y", 200, b"200 OK", "099 Low"])
 def test_bad_status_is_refused(status: object) -> None:
     with pytest.raises(BadResponse):
-        StartResponse(lambda data: None)(status, [])  # type: ignore[arg-type]
+        StartResponse(lambda sr, data: None)(status, [])  # type: ignore[arg-type]
 
 
 def test_start_response_rules() -> None:
-    sr = StartResponse(lambda data: None)
+    sr = StartResponse(lambda sr, data: None)
     write = sr("200 OK", [("A", "b")])
     assert callable(write) and sr.status == "200 OK"
     with pytest.raises(BadResponse, match="second time"):
