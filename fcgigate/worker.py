@@ -514,6 +514,11 @@ class Worker:
         return len(self.state.connections) + pending < self.config.max_connections
 
     def _connection_closed(self) -> None:
+        for acceptor in self.acceptors:
+            if not acceptor.accepting:
+                break
+        else:
+            return  # the common case: every listener is accepting
         if self._stop is not None and not self._stop.done() and self._has_capacity():
             for acceptor in self.acceptors:
                 acceptor.start()

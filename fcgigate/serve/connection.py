@@ -49,7 +49,7 @@ class ServedConnection(asyncio.Protocol, ABC):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self.flow = FlowControl(transport)  # type: ignore[arg-type]
+        self.flow = FlowControl(transport, self.state.threaded)  # type: ignore[arg-type]
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple):
             self.peer = f"{peer[0]}:{peer[1]}"
@@ -199,6 +199,12 @@ class ServedConnection(asyncio.Protocol, ABC):
         self._closing = True
         if self.transport.can_write_eof():
             self.transport.write_eof()
-            self.state.loop.call_later(LINGER, self.transport.close)
+            # The timeout timer's slot: no timeout matters any more, and
+            # connection_lost cancels it when the peer closes first (as it
+            # nearly always does), instead of leaving one timer a connection
+            # in the loop's heap for LINGER seconds.
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.state.loop.call_later(LINGER, self.transport.close)
         else:
             self.transport.close()

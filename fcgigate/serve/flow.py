@@ -17,17 +17,38 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 from fcgigate.wsgi import ClientDisconnected
 
 MAX_PENDING = 256 * 1024
 
 
+class _Unshared:
+    """The Condition of a connection no app thread ever touches (every app
+    inline): nothing to lock, nobody to notify; a lock per connection less."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def notify_all(self) -> None:
+        return None
+
+
+UNSHARED = _Unshared()
+
+
 class FlowControl:
-    def __init__(self, transport: asyncio.Transport, max_pending: int = MAX_PENDING) -> None:
+    def __init__(
+        self, transport: asyncio.Transport, threaded: bool = True, max_pending: int = MAX_PENDING
+    ) -> None:
         self._transport = transport
         self.paused_readers: set[int] = set()  # keys holding reading paused (none: reading)
-        self._cond = threading.Condition()
+        # reserve() and release() run in app threads only when some app is threaded.
+        self._cond: Any = threading.Condition() if threaded else UNSHARED
         self._pending = 0
         self._max_pending = max_pending
         self.write_paused = False

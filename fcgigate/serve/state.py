@@ -117,6 +117,9 @@ class ServerState:
         self.started = time.monotonic()
         self.stopping = False
         self.mailbox = Mailbox(loop)
+        # Does any app run in threads (the root app or a mount)? Else no
+        # connection needs its flow control to be thread-safe.
+        self.threaded = settings.threads > 0 or any(threads for _, threads in settings.mounts)
         self._server_line = (
             f"Server: {settings.server_header}\r\n".encode("latin-1") if settings.server_header else b""
         )
