@@ -692,9 +692,8 @@ SETTINGS: tuple[Setting, ...] = (
         help="""\
         Connections one serving process holds open at once.
         Past it the process stops accepting (new connections wait in the listen backlog, they are
-        not refused) and resumes when a connection closes; connections that arrived together in one
-        burst are all accepted, so the count may pass it by that burst. It is also the
-        `FCGI_MAX_CONNS` value answered to `FCGI_GET_VALUES`.""",
+        not refused) and resumes when a connection closes. It is also the `FCGI_MAX_CONNS` value
+        answered to `FCGI_GET_VALUES`.""",
     ),
     # Processes
     Setting(

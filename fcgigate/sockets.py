@@ -24,11 +24,8 @@ class BindError(OSError):
     """A listener could not be bound; the message names it and why."""
 
 
-BACKLOG = 2048  # listen() backlog (capped by net.core.somaxconn)
-
-
 def bind(
-    address: Any, backlog: int = BACKLOG, mode: int = 0o660, owner: str = "", group: str = ""
+    address: Any, backlog: int = 2048, mode: int = 0o660, owner: str = "", group: str = ""
 ) -> socket.socket:
     """A listening, non-blocking socket for one ``BindAddress`` (from config).
 

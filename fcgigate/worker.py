@@ -35,7 +35,6 @@ from fcgigate.serve.fastcgi import FastCGIProtocol
 from fcgigate.serve.http import HTTPProtocol
 from fcgigate.serve.runner import Runner
 from fcgigate.serve.state import ServerState, ServeSettings
-from fcgigate.sockets import BACKLOG, listen_queue
 from fcgigate.status import DRAINING, READY, RETIRING
 from fcgigate.statuspage import StatusPages
 from fcgigate.tls import server_context, uses_tls
@@ -128,20 +127,9 @@ def serve_settings(config: Any) -> ServeSettings:
 class Acceptor:
     """Accepts connections on one listener and hands them to a protocol.
 
-    A worker must be able to stop accepting without closing the listening
-    socket it shares with the master and the other workers (a graceful stop;
-    a worker full at max_connections leaves new connections in the backlog
-    for the others). Two ways:
-
-    * plain listeners: the loop's own server (``create_server``; its accept
-      loop is C in uvloop, with no Task per connection) on a *dup* of the
-      listening socket, which ``stop`` closes, leaving the original open;
-    * TLS listeners: our own accept loop, which counts a connection as
-      pending until its handshake ends (see ``_connected``).
-
-    Both count a connection as pending between its accept and its
-    protocol's ``connection_made``, so the capacity check sees every
-    connection of a batch accepted in one go.
+    The accept loop is ours rather than ``loop.create_server`` so that a
+    worker can stop accepting without closing the shared listening socket
+    (graceful stop now; capacity-aware accepting in the pre-fork master).
     """
 
     def __init__(
@@ -164,69 +152,16 @@ class Acceptor:
         self.has_capacity = has_capacity or (lambda: True)
         self.pending = 0  # accepted, protocol not yet made
         self.on_slot_freed: Any = lambda: None
-        self._server: asyncio.AbstractServer | None = None  # plain listeners (see the class docstring)
-        self._starting: asyncio.Task | None = None
 
     def start(self) -> None:
         if not self.accepting:
             self.accepting = True
-            if self.ssl_context is not None:
-                self.loop.add_reader(self.sock.fileno(), self._on_readable)
-            elif self._server is None and self._starting is None:
-                self._starting = self.loop.create_task(self._serve())
+            self.loop.add_reader(self.sock.fileno(), self._on_readable)
 
     def stop(self) -> None:
         if self.accepting:
             self.accepting = False
-            if self.ssl_context is not None:
-                self.loop.remove_reader(self.sock.fileno())
-            elif self._server is not None:
-                self._server.close()  # closes the dup: the shared socket stays open
-                self._server = None
-
-    async def _serve(self) -> None:
-        """Start the loop's server on a dup of the listening socket."""
-        sock = self.sock.dup()
-        # The server calls listen() again: with the backlog the socket has.
-        found = listen_queue(self.sock)
-        backlog = found[1] if found else BACKLOG
-        try:
-            if sock.family == socket.AF_UNIX:
-                server = await self.loop.create_unix_server(self._made, sock=sock, backlog=backlog)
-            else:
-                server = await self.loop.create_server(self._made, sock=sock, backlog=backlog)
-        except OSError as exc:
-            sock.close()
-            self.accepting = False
-            error_log.error("cannot accept on %s: %s", self.url, exc)
-            return
-        finally:
-            self._starting = None
-        if self.accepting:
-            self._server = server
-        else:  # stopped meanwhile
-            server.close()
-
-    def _made(self) -> Any:
-        """The protocol for a connection the server accepted (plain
-        listeners): pending until its connection_made, which calls
-        ``connected``; accepting stops once the worker is full. (Right after
-        this call, not in it: the server may not be closed inside its own
-        accept callback. Connections that were already queued together may
-        so pass max_connections by that burst.)"""
-        protocol = self.factory()
-        protocol.acceptor = self
-        self.pending += 1
-        if not self.has_capacity():
-            self.loop.call_soon(self._stop_if_full)
-        return protocol
-
-    def _stop_if_full(self) -> None:
-        if not self.has_capacity():
-            self.stop()
-
-    def connected(self) -> None:
-        self.pending -= 1
+            self.loop.remove_reader(self.sock.fileno())
 
     def _on_readable(self) -> None:
         for _ in range(ACCEPT_BATCH):

@@ -27,9 +27,6 @@ MIN_CHECK = 0.05
 
 class ServedConnection(asyncio.Protocol, ABC):
     PROTOCOL_CODE = 0  # status.PROTOCOLS: 1 FastCGI, 2 HTTP (for the scoreboard)
-    # The worker's Acceptor that counts this connection as pending until
-    # connection_made (set by it for plain listeners; see worker.Acceptor).
-    acceptor: Any = None
 
     def __init__(self, state: ServerState, listener: str) -> None:
         self.state = state
@@ -59,8 +56,6 @@ class ServedConnection(asyncio.Protocol, ABC):
                 # Nagle would only hold back its last segment.
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         state = self.state
-        if self.acceptor is not None:
-            self.acceptor.connected()
         state.connections.add(self)
         if state.slot is not None:
             state.slot.connection_accepted(len(state.connections))

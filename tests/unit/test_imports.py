@@ -59,7 +59,6 @@ ALLOWED = {
         "fcgigate.loops", "fcgigate.protocols.fastcgi", "fcgigate.protocols.http", "fcgigate.serve.fastcgi",
         "fcgigate.serve.http", "fcgigate.serve.runner", "fcgigate.daemon", "fcgigate.status",
         "fcgigate.serve.state", "fcgigate.logs", "fcgigate.config", "fcgigate.statuspage", "fcgigate.tls",
-        "fcgigate.sockets",
     },
     "fcgigate.master": {
         "fcgigate.sockets", "fcgigate.worker", "fcgigate.logs", "fcgigate.config", "fcgigate.daemon",
