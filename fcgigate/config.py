@@ -851,9 +851,12 @@ SETTINGS: tuple[Setting, ...] = (
         validator=as_int(minimum=0),
         help="""\
         Application threads per worker; 0 calls the app inline on the event loop.
-        0 is fastest for apps that never block. With N > 0 each worker calls the app in a pool of
-        N threads, created inside the worker after the last fork, so threads and `daemon` mode
-        mix safely.""",
+        0, the default, is fastest for apps that never block, and serves one request at a time per
+        worker like gunicorn's sync worker, uWSGI and php-fpm. An app that blocks (a database, an
+        HTTP call) wants N threads, sized for the requests a worker must have in progress at once,
+        not for CPUs: 64 is what docs/performance.md measured best for 10 ms calls. With N > 0
+        each worker calls the app in a pool of N threads, created inside the worker after the last
+        fork, so threads and `daemon` mode mix safely.""",
     ),
     Setting(
         name="loop",
