@@ -279,8 +279,8 @@ class HTTPProtocol(ServedConnection):
         transport = self.transport
         if not self._closing and not transport.is_closing():
             state = self.state
-            if state.stopping or not ex.body.finished:
-                self._closing_for(ex)
+            if state.stopping or not ex.body.finished:  # (_closing_for, without the call)
+                self.conn.close_after(ex.request_id)
             transport.write(self.conn.respond(ex.request_id, status, headers, body, state.extra_headers))
         self._finished(ex)
 
