@@ -475,8 +475,8 @@ UPLOAD_1M = Scenario(
 # quick run keeps 32 and 64 and the peers the targets name (gunicorn gthread 4
 # at 50 connections, granian at 200); FULL=1 adds 8 and 128, gunicorn gthread 64, and
 # the other peer at each count.
-THREAD_COUNTS = (8, 32, 64, 128)
-QUICK_THREAD_COUNTS = (32, 64)
+THREAD_COUNTS = (8, 32, 64, 128, 256)
+QUICK_THREAD_COUNTS = (32, 64, 256)
 GTHREAD_THREADS = 4  # the reference: gunicorn gthread with 4 threads
 GTHREAD_SAME = 64  # and gthread with as many threads as one of fcgigate's pools
 GRANIAN_BLOCKING_THREADS = 512  # granian's default for WSGI (see http_granian)
