@@ -281,7 +281,7 @@ class StartResponse:
 
     __slots__ = ("status", "headers", "headers_sent", "sink")
 
-    def __init__(self, sink: Callable[[StartResponse, bytes], None] | None) -> None:
+    def __init__(self, sink: Callable[[StartResponse, bytes], None]) -> None:
         self.status: str | None = None
         self.headers: list[tuple[str, str]] = []
         self.headers_sent = False

@@ -427,8 +427,7 @@ class HTTPConnection:
         resp = responses.get(request_id)
         if resp is None:
             raise LocalProtocolError(f"response for unknown request {request_id}")
-        if next(iter(responses)) != request_id:
-            self._check_turn(request_id)  # raises
+        self._check_turn(request_id)
         del responses[request_id]
         head = self._head(resp, status, headers, len(body), extra_headers)
         if not resp.keep_alive:

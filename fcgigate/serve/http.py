@@ -278,10 +278,8 @@ class HTTPProtocol(ServedConnection):
         ex.bytes += len(body)
         transport = self.transport
         if not self._closing and not transport.is_closing():
-            state = self.state
-            if state.stopping or not ex.body.finished:  # (_closing_for, without the call)
-                self.conn.close_after(ex.request_id)
-            transport.write(self.conn.respond(ex.request_id, status, headers, body, state.extra_headers))
+            self._closing_for(ex)
+            transport.write(self.conn.respond(ex.request_id, status, headers, body, self.state.extra_headers))
         self._finished(ex)
 
     def start(self, ex: Exchange, status: str, headers: list, first: bytes) -> None:
