@@ -12,6 +12,7 @@ SIGINT and SIGQUIT are fast (close everything now).
 
 from __future__ import annotations
 
+import _socket
 import asyncio
 import errno
 import gc
@@ -24,6 +25,7 @@ import socket
 import sys
 import time
 import traceback
+from functools import partial
 from typing import Any
 
 from fcgigate.daemon import config_label, set_title
@@ -124,6 +126,19 @@ def serve_settings(config: Any) -> ServeSettings:
     )
 
 
+class AcceptedSocket(socket.socket):
+    """An accepted connection's socket, for the loop to adopt.
+
+    ``socket.socket`` turns ``family`` and ``type`` into enums on every
+    read, and the loop reads them three times per connection; here they are
+    the plain ints of the C socket object underneath.
+    """
+
+    __slots__ = ()
+    family = _socket.socket.family  # type: ignore[assignment]
+    type = _socket.socket.type  # type: ignore[assignment]
+
+
 class Acceptor:
     """Accepts connections on one listener and hands them to a protocol.
 
@@ -152,6 +167,7 @@ class Acceptor:
         self.has_capacity = has_capacity or (lambda: True)
         self.pending = 0  # accepted, protocol not yet made
         self.on_slot_freed: Any = lambda: None
+        self.family = int(sock.family)  # of each accepted socket (all are SOCK_STREAM)
 
     def start(self) -> None:
         if not self.accepting:
@@ -171,7 +187,7 @@ class Acceptor:
                 self.stop()
                 return
             try:
-                conn, _addr = self.sock.accept()
+                fd, _addr = self.sock._accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -184,7 +200,11 @@ class Acceptor:
                     return
                 error_log.debug("accept on %s: %s", self.url, exc)
                 continue
-            conn.setblocking(False)
+            # A socket object the loop can adopt, made without what
+            # socket.accept() adds (two enum conversions; uvloop reads
+            # .family twice and .type once, which would be three more). The
+            # loop makes the descriptor non-blocking itself.
+            conn = AcceptedSocket(self.family, socket.SOCK_STREAM, 0, fd)
             # Counted as pending until the connection is set up (for TLS: until
             # the handshake is done, which is when our protocol's
             # connection_made runs), so that a draining worker waits for it
@@ -196,15 +216,31 @@ class Acceptor:
                 connecting = self.loop.connect_accepted_socket(
                     self.factory, conn, ssl=self.ssl_context, ssl_handshake_timeout=self.handshake_timeout
                 )
-            self.loop.create_task(connecting).add_done_callback(self._connected)
+            self._step(connecting)
 
-    def _connected(self, task: asyncio.Task) -> None:
+    def _step(self, connecting: Any, _done: Any = None) -> None:
+        """Drive a connection's set-up coroutine (``connect_accepted_socket``)
+        without a Task: it awaits one future, the protocol's connection_made
+        (or the TLS handshake); this runs it up to there, and again from the
+        future's callback to its end. A Task per connection costs a
+        registration in ``asyncio.all_tasks``, a context copy and two more
+        callbacks through the loop, for nothing a connection needs."""
+        try:
+            waiter = connecting.send(None)
+        except StopIteration:
+            self._connected(None)
+        except (Exception, asyncio.CancelledError) as exc:  # the set-up failed: the loop closed the socket
+            self._connected(exc)
+        else:
+            waiter.add_done_callback(partial(self._step, connecting))
+
+    def _connected(self, exc: Exception | None) -> None:
         # Between connection_made and here a connection is counted twice
         # (pending, and among the worker's connections): the capacity check
         # may have stopped accepting meanwhile, so look again now.
         self.pending -= 1
-        if not task.cancelled() and task.exception() is not None:
-            error_log.debug("setting up a connection on %s failed: %s", self.url, task.exception())
+        if exc is not None:
+            error_log.debug("setting up a connection on %s failed: %s", self.url, exc)
         self.on_slot_freed()
 
 
