@@ -131,7 +131,10 @@ class AcceptedSocket(socket.socket):
 
     ``socket.socket`` turns ``family`` and ``type`` into enums on every
     read, and the loop reads them three times per connection; here they are
-    the plain ints of the C socket object underneath.
+    the plain ints of the C socket object underneath. Its ``proto`` is
+    IPPROTO_TCP on a TCP connection, which is what makes asyncio set
+    TCP_NODELAY (uvloop sets it on every TCP transport): a response's last
+    segment is never held back waiting for an ACK.
     """
 
     __slots__ = ()
@@ -167,7 +170,10 @@ class Acceptor:
         self.has_capacity = has_capacity or (lambda: True)
         self.pending = 0  # accepted, protocol not yet made
         self.on_slot_freed: Any = lambda: None
-        self.family = int(sock.family)  # of each accepted socket (all are SOCK_STREAM)
+        # Of each accepted socket (SOCK_STREAM all). With proto IPPROTO_TCP,
+        # asyncio turns Nagle off on a TCP connection as uvloop always does.
+        self.family = int(sock.family)
+        self.proto = socket.IPPROTO_TCP if sock.family in (socket.AF_INET, socket.AF_INET6) else 0
 
     def start(self) -> None:
         if not self.accepting:
@@ -204,7 +210,7 @@ class Acceptor:
             # socket.accept() adds (two enum conversions; uvloop reads
             # .family twice and .type once, which would be three more). The
             # loop makes the descriptor non-blocking itself.
-            conn = AcceptedSocket(self.family, socket.SOCK_STREAM, 0, fd)
+            conn = AcceptedSocket(self.family, socket.SOCK_STREAM, self.proto, fd)
             # Counted as pending until the connection is set up (for TLS: until
             # the handshake is done, which is when our protocol's
             # connection_made runs), so that a draining worker waits for it

@@ -9,7 +9,6 @@ request-body buffers and the lingering close. Subclasses implement
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from abc import ABC, abstractmethod
 from typing import Any
@@ -36,6 +35,7 @@ class ServedConnection(asyncio.Protocol, ABC):
         self.transport: asyncio.Transport | None = None
         self.flow: FlowControl | None = None
         self.peer = listener
+        self.on_unix = "+unix://" in listener  # a unix-socket listener (see sockets.describe)
         self.last_activity = time.monotonic()
         self._closing = False
         self.exchanges: dict[int, Any] = {}  # request id -> serve.runner.Exchange
@@ -47,14 +47,12 @@ class ServedConnection(asyncio.Protocol, ABC):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.flow = FlowControl(transport, self.state.threaded)  # type: ignore[arg-type]
-        peer = transport.get_extra_info("peername")
-        if isinstance(peer, tuple):
-            self.peer = f"{peer[0]}:{peer[1]}"
-            sock = transport.get_extra_info("socket")
-            if sock is not None:
-                # Every response goes out in as few writes as we can make it;
-                # Nagle would only hold back its last segment.
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # A unix socket's peer has no name: the listener names it. (Nagle is
+        # off on a TCP connection already: see worker.AcceptedSocket.)
+        if not self.on_unix:
+            peer = transport.get_extra_info("peername")
+            if isinstance(peer, tuple):
+                self.peer = f"{peer[0]}:{peer[1]}"
         state = self.state
         state.connections.add(self)
         if state.slot is not None:

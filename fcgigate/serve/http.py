@@ -70,13 +70,13 @@ class HTTPProtocol(ServedConnection):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        peer = transport.get_extra_info("peername")
-        local = transport.get_extra_info("sockname")
         base = {"REQUEST_SCHEME": "http"}
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
             base.update(tls_environ(ssl_object))
+        peer = None if self.on_unix else transport.get_extra_info("peername")
         if isinstance(peer, tuple):
+            local = transport.get_extra_info("sockname")
             base["REMOTE_ADDR"], base["REMOTE_PORT"] = peer[0], str(peer[1])
             base["SERVER_NAME"], base["SERVER_PORT"] = local[0], str(local[1])
             self.trusted = self.settings.trusts(peer[0])
