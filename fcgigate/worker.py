@@ -238,7 +238,10 @@ class Acceptor:
         except (Exception, asyncio.CancelledError) as exc:  # the set-up failed: the loop closed the socket
             self._connected(exc)
         else:
-            waiter.add_done_callback(partial(self._step, connecting))
+            if waiter is None:  # a bare yield, as Task would see it: step again next turn
+                self.loop.call_soon(self._step, connecting)
+            else:
+                waiter.add_done_callback(partial(self._step, connecting))
 
     def _connected(self, exc: Exception | None) -> None:
         # Between connection_made and here a connection is counted twice

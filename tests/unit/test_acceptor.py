@@ -7,7 +7,10 @@ capacity and resumed).
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import ssl
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +128,52 @@ def test_accepting_pauses_at_capacity_and_resumes(served: Any) -> None:
         return await asyncio.wait_for(waiting, 5)
 
     assert loop.run_until_complete(main()).startswith(b"HTTP/1.1 200 OK")
+
+
+def test_a_failed_tls_handshake_is_counted_out_and_the_next_connection_served(
+    served: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that sends no TLS fails its handshake: the acceptor stops
+    counting it as pending (a draining worker would otherwise wait for it),
+    and a TLS client after it is served."""
+    loop, state, _make = served
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", "key.pem", "-out", "cert.pem", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        cwd=tmp_path, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    client_ctx = ssl.create_default_context(cafile=str(tmp_path / "cert.pem"))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    sock.setblocking(False)
+    url = describe(sock, "https")
+    acceptor = Acceptor(loop, sock, lambda: HTTPProtocol(state, url), url, None, server_ctx, 5.0)
+    acceptor.start()
+    address = sock.getsockname()
+
+    async def main() -> bytes:
+        reader, writer = await asyncio.open_connection(*address)
+        writer.write(REQUEST)  # plaintext to a TLS listener
+        await reader.read()  # the server gives up on it
+        writer.close()
+        for _ in range(100):
+            if not acceptor.pending:
+                break
+            await asyncio.sleep(0.01)
+        assert acceptor.pending == 0
+        reader, writer = await asyncio.open_connection(*address, ssl=client_ctx)
+        writer.write(REQUEST)
+        data = await reader.read()
+        writer.close()
+        return data
+
+    caplog.set_level(logging.DEBUG, "fcgigate.error")
+    try:
+        assert loop.run_until_complete(asyncio.wait_for(main(), 10)).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        sock.close()
+    assert f"setting up a connection on {url} failed" in caplog.text
