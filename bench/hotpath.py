@@ -295,29 +295,27 @@ def _fcgigate(protocol_class: Any, listener: str, app: Any) -> tuple[Any, FakeTr
     return protocol, transport, {"fcgigate": fcgigate.__version__, "loop": loop_name(loop)}
 
 
-def setup_fcgigate_http(app: Any) -> Any:
-    from fcgigate.serve.http import HTTPProtocol
-
-    protocol, transport, versions = _fcgigate(HTTPProtocol, "http://127.0.0.1:8000", app)
-    feed = protocol.data_received
-
-    def one() -> None:
-        feed(HTTP_REQUEST)
-
-    return one, transport, lambda: "closing" if transport.closing else None, versions
-
-
-def setup_fcgigate_fastcgi(app: Any) -> Any:
-    from fcgigate.serve.fastcgi import FastCGIProtocol
-
-    request, _ = fastcgi_request()
-    protocol, transport, versions = _fcgigate(FastCGIProtocol, "fastcgi://127.0.0.1:8000", app)
+def _fcgigate_feeding(protocol_class: Any, listener: str, app: Any, request: bytes) -> Any:
+    """fcgigate's setup for one protocol: each ``one()`` feeds ``request`` to a kept connection."""
+    protocol, transport, versions = _fcgigate(protocol_class, listener, app)
     feed = protocol.data_received
 
     def one() -> None:
         feed(request)
 
     return one, transport, lambda: "closing" if transport.closing else None, versions
+
+
+def setup_fcgigate_http(app: Any) -> Any:
+    from fcgigate.serve.http import HTTPProtocol
+
+    return _fcgigate_feeding(HTTPProtocol, "http://127.0.0.1:8000", app, HTTP_REQUEST)
+
+
+def setup_fcgigate_fastcgi(app: Any) -> Any:
+    from fcgigate.serve.fastcgi import FastCGIProtocol
+
+    return _fcgigate_feeding(FastCGIProtocol, "fastcgi://127.0.0.1:8000", app, fastcgi_request()[0])
 
 
 def setup_gunicorn_http(app: Any) -> Any:

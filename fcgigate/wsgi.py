@@ -144,46 +144,23 @@ def wsgi_constants(
 
 
 def build_environ(
-    params: dict[str, str],
-    body: Any,
-    errors: Any,
-    *,
-    mount: str = "",
-    split: tuple[str, str] | None = None,
-    multithread: bool = False,
-    multiprocess: bool = True,
-    file_wrapper: Any = None,
-    constants: dict[str, Any] | None = None,
+    params: dict[str, str], body: Any, errors: Any, split: tuple[str, str], constants: dict[str, Any]
 ) -> dict[str, Any]:
     """The WSGI environ for one request.
 
     ``params`` is not modified. The web server's own variables are kept
     (DOCUMENT_ROOT, REMOTE_USER, SCRIPT_FILENAME...), with these changes:
-    SCRIPT_NAME/PATH_INFO derived as above; an empty CONTENT_LENGTH (a chunked
-    upload behind nginx) removed, because PEP 3333 allows it absent and many
-    frameworks choke on ``int("")``; HTTP_CONTENT_TYPE and HTTP_CONTENT_LENGTH
-    (nginx passes every header) removed, as PEP 3333 wants them only without
-    the prefix; SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL and QUERY_STRING
-    given defaults when a client such as cgi-fcgi leaves them out. ``split``,
-    when given, is the (SCRIPT_NAME, PATH_INFO) pair the runner already chose
-    while routing the request to one of several mounted apps. ``constants``
-    (from :func:`wsgi_constants`) stands for the three keyword arguments
-    before it, made once by a server rather than per request.
+    SCRIPT_NAME/PATH_INFO are ``split`` (:func:`split_path`'s answer, or the
+    pair the runner chose while routing the request to one of several mounted
+    apps); an empty CONTENT_LENGTH (a chunked upload behind nginx) removed,
+    because PEP 3333 allows it absent and many frameworks choke on
+    ``int("")``; HTTP_CONTENT_TYPE and HTTP_CONTENT_LENGTH (nginx passes every
+    header) removed, as PEP 3333 wants them only without the prefix;
+    SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL and QUERY_STRING given defaults
+    when a client such as cgi-fcgi leaves them out. ``constants`` are the
+    wsgi.* keys from :func:`wsgi_constants`, made once by a server rather
+    than per request.
     """
-    return make_environ(
-        params,
-        body,
-        errors,
-        split or split_path(params, mount),
-        constants or wsgi_constants(multithread, multiprocess, file_wrapper),
-    )
-
-
-def make_environ(
-    params: dict[str, str], body: Any, errors: Any, split: tuple[str, str], constants: dict[str, Any]
-) -> dict[str, Any]:
-    """:func:`build_environ` with everything decided: the (SCRIPT_NAME,
-    PATH_INFO) pair and the wsgi.* constants (the runner's per-request call)."""
     environ: dict[str, Any] = dict(params)
     environ["SCRIPT_NAME"], environ["PATH_INFO"] = split
     get = environ.get

@@ -50,7 +50,7 @@ from fcgigate.wsgi import (
     ClientDisconnected,
     FileWrapper,
     StartResponse,
-    make_environ,
+    build_environ,
     request_path,
     split_path,
     wsgi_constants,
@@ -276,7 +276,7 @@ class Runner:
             route.shutdown(wait)
 
     def environ(self, ex: Exchange, threaded: bool) -> dict[str, Any]:
-        return make_environ(
+        return build_environ(
             ex.params,
             ex.body,
             ErrorStream(ex, threaded),

@@ -7,7 +7,15 @@ import sys
 
 import pytest
 
-from fcgigate.wsgi import BadResponse, FileWrapper, StartResponse, build_environ, check_headers, split_path
+from fcgigate.wsgi import (
+    BadResponse,
+    FileWrapper,
+    StartResponse,
+    build_environ,
+    check_headers,
+    split_path,
+    wsgi_constants,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -22,7 +30,7 @@ NGINX = {
 
 
 def environ(params: dict[str, str], mount: str = "") -> dict:
-    return build_environ(params, io.BytesIO(), sys.stderr, mount=mount)
+    return build_environ(params, io.BytesIO(), sys.stderr, split_path(params, mount), wsgi_constants())
 
 
 @pytest.mark.parametrize(
